@@ -1,0 +1,243 @@
+"""The ConfigDict stops here: frozen, validated dataclasses for the model, data, training and decoding.
+
+Every module below this one receives these dataclasses, never a ConfigDict. Unknown keys and invalid
+values raise ConfigError naming the key and the allowed values.
+"""
+
+import dataclasses
+import json
+from typing import Any
+
+from s2s_jax.errors import ConfigError
+
+CHOICES = {
+    "encoder_type": ("rnn",),
+    "decoder_type": ("rnn",),
+    "rnn_cell_type": ("lstm",),
+    "rnn_attention_type": ("mlp",),
+    "rnn_decoder_state_init": ("last", "avg", "zero"),
+    "weight_init_type": ("uniform", "xavier"),
+    "xavier_factor_type": ("in", "out", "avg"),
+    "source": ("synthetic", "text", "rec"),
+    "task": ("copy", "sort", "reverse"),
+    "length_policy": ("truncate", "drop"),
+    "batch_type": ("sentence", "word"),
+    "optimizer_type": ("adam", "sgd", "rmsprop"),
+    "optimized_metric": ("perplexity", "accuracy", "bleu"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """What inference needs to rebuild the network; saved as JSON beside every checkpoint."""
+  vocab_size_source: int
+  vocab_size_target: int
+  encoder_type: str = "rnn"
+  decoder_type: str = "rnn"
+  rnn_cell_type: str = "lstm"
+  rnn_attention_type: str = "mlp"
+  num_layers_encoder: int = 1
+  num_layers_decoder: int = 1
+  num_embed_source: int = 512
+  num_embed_target: int = 512
+  rnn_num_hidden: int = 1024
+  rnn_attention_num_hidden: int = 0
+  rnn_decoder_state_init: str = "last"
+  embed_dropout_source: float = 0.0
+  embed_dropout_target: float = 0.0
+  rnn_decoder_hidden_dropout: float = 0.0
+  weight_init_type: str = "uniform"
+  weight_init_scale: float = 0.1
+  xavier_factor_type: str = "in"
+  # Length statistics of the training data (target incl. BOS / source), for the output length limit.
+  length_ratio_mean: float = 1.0
+  length_ratio_std: float = 0.0
+  max_seq_len_source: int = 100
+  max_seq_len_target: int = 100
+
+  @property
+  def attention_num_hidden(self):
+    return self.rnn_attention_num_hidden or self.rnn_num_hidden
+
+  def to_json(self):
+    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text, name="model config"):
+    try:
+      values = json.loads(text)
+    except json.JSONDecodeError as e:
+      raise ConfigError(f"{name} is not valid JSON: {e}") from None
+    return _build(cls, values, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticConfig:
+  task: str = "reverse"
+  num_train: int = 20000
+  num_val: int = 500
+  max_len: int = 15
+  num_symbols: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class TextConfig:
+  dir: str = ""
+  train: str = "train"
+  validation: str = "val"
+  test: str = "test_2016_flickr"
+  src_lang: str = "en"
+  trg_lang: str = "de"
+
+
+@dataclasses.dataclass(frozen=True)
+class RecConfig:
+  train: str = ""
+  validation: str = ""
+  vocab: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  source: str = "synthetic"
+  synthetic: SyntheticConfig = SyntheticConfig()
+  text: TextConfig = TextConfig()
+  rec: RecConfig = RecConfig()
+  num_words_source: int = 50000
+  num_words_target: int = 50000
+  word_min_count_source: int = 1
+  word_min_count_target: int = 1
+  single_vocab: bool = False
+  max_seq_len_source: int = 100
+  max_seq_len_target: int = 100
+  length_policy: str = "truncate"
+  bucketing_enabled: bool = True
+  bucket_width: int = 10
+  batch_size: int = 64
+  batch_type: str = "sentence"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  optimizer_type: str = "adam"
+  learning_rate: float = 1e-3
+  clip_gradient: float = -1.0
+  clip_gradient_norm: float = 5.0
+  weight_decay: float = 0.0
+  label_smoothing: float = 0.0
+  optimized_metric: str = "perplexity"
+  checkpoint_frequency_num_batches: int = 1000
+  checkpoint_threshold: int = 3
+  max_num_batches: int = -1
+  max_num_epochs: int = 0
+  min_num_epochs: int = 0
+  plateau_reduce_lr_factor: float = 0.5
+  plateau_reduce_lr_threshold: int = 3
+  bleu_sample_size: int = 500
+  log_every: int = 50
+  keep_last_checkpoints: int = 2
+  num_examples: int = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+  beam_size: int = 5
+  batch_size: int = 64
+  length_penalty_alpha: float = 1.0
+  length_penalty_beta: float = 0.0
+  max_output_length_num_stds: float = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+  """The whole run: what `launch.py` hands to the trainer."""
+  seed: int
+  data: DataConfig
+  model: dict  # ModelConfig fields that do not depend on the data; completed by `model_config()`
+  train: TrainConfig
+  decode: DecodeConfig
+
+  def model_config(self, **data_facts) -> ModelConfig:
+    return _build(ModelConfig, {**self.model, **data_facts}, "model")
+
+
+_MODEL_KEYS_FROM_DATA = ("vocab_size_source", "vocab_size_target", "length_ratio_mean",
+                         "length_ratio_std", "max_seq_len_source", "max_seq_len_target")
+
+
+def from_configdict(cd) -> ExperimentConfig:
+  """Converts the launcher's ConfigDict strictly: every key must be known, every value valid."""
+  values = cd.to_dict() if hasattr(cd, "to_dict") else dict(cd)
+  _check_keys(values, {"seed", "data", "model", "train", "decode"}, "config")
+  model = dict(values.get("model", {}))
+  model_fields = {f.name for f in dataclasses.fields(ModelConfig)} - set(_MODEL_KEYS_FROM_DATA)
+  _check_keys(model, model_fields, "config.model")
+  # Validate the model part now (with placeholder data facts) so mistakes fail before any data work.
+  _build(ModelConfig, {**model, "vocab_size_source": 8, "vocab_size_target": 8}, "config.model")
+  return ExperimentConfig(
+      seed=_typed(values.get("seed", 13), int, "config.seed"),
+      data=_build(DataConfig, values.get("data", {}), "config.data"),
+      model=model,
+      train=_build(TrainConfig, values.get("train", {}), "config.train"),
+      decode=_build(DecodeConfig, values.get("decode", {}), "config.decode"))
+
+
+def _check_keys(values, allowed, where):
+  unknown = sorted(set(values) - set(allowed))
+  if unknown:
+    raise ConfigError(f"unknown key {where}.{unknown[0]}; known keys: {', '.join(sorted(allowed))}")
+
+
+def _typed(value, typ, key):
+  if typ is float and isinstance(value, int) and not isinstance(value, bool):
+    return float(value)
+  if typ is int and isinstance(value, float) and value.is_integer():
+    return int(value)
+  if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+    raise ConfigError(f"{key} must be {typ.__name__}, got {value!r}")
+  return value
+
+
+def _build(cls, values: dict[str, Any], where: str):
+  fields = {f.name: f for f in dataclasses.fields(cls)}
+  _check_keys(values, fields, where)
+  kwargs = {}
+  for name, value in values.items():
+    key = f"{where}.{name}"
+    typ = fields[name].type
+    if dataclasses.is_dataclass(typ):
+      kwargs[name] = _build(typ, dict(value), key)
+      continue
+    value = _typed(value, typ, key)
+    if name in CHOICES and value not in CHOICES[name]:
+      raise ConfigError(f"{key}='{value}' is not allowed; choose one of: {', '.join(CHOICES[name])}")
+    kwargs[name] = value
+  result = cls(**kwargs)
+  _validate(result, where)
+  return result
+
+
+def _validate(c, where):
+  def need(ok, key, message):
+    if not ok:
+      raise ConfigError(f"{where}.{key} {message}")
+  if isinstance(c, ModelConfig):
+    for key in ("num_embed_source", "num_embed_target", "rnn_num_hidden", "num_layers_encoder",
+                "num_layers_decoder", "vocab_size_source", "vocab_size_target"):
+      need(getattr(c, key) > 0, key, f"must be positive, got {getattr(c, key)}")
+    need(c.rnn_num_hidden % 2 == 0, "rnn_num_hidden",
+         f"must be even with a bidirectional encoder (half per direction), got {c.rnn_num_hidden}")
+    need(c.rnn_attention_num_hidden >= 0, "rnn_attention_num_hidden", "must be >= 0 (0: rnn_num_hidden)")
+    for key in ("embed_dropout_source", "embed_dropout_target", "rnn_decoder_hidden_dropout"):
+      need(0.0 <= getattr(c, key) < 1.0, key, f"must be in [0, 1), got {getattr(c, key)}")
+    need(c.weight_init_scale > 0, "weight_init_scale", "must be positive")
+  elif isinstance(c, DataConfig):
+    for key in ("max_seq_len_source", "max_seq_len_target", "bucket_width", "batch_size"):
+      need(getattr(c, key) > 0, key, f"must be positive, got {getattr(c, key)}")
+  elif isinstance(c, TrainConfig):
+    need(c.learning_rate > 0, "learning_rate", "must be positive")
+    need(c.checkpoint_frequency_num_batches > 0, "checkpoint_frequency_num_batches", "must be positive")
+    need(0.0 <= c.label_smoothing < 1.0, "label_smoothing", "must be in [0, 1)")
+  elif isinstance(c, DecodeConfig):
+    need(c.beam_size > 0, "beam_size", "must be positive")
+    need(c.batch_size > 0, "batch_size", "must be positive")

@@ -1,0 +1,106 @@
+"""Translation with a trained model: a jitted encode + beam search per (rows, source bucket, beam).
+
+Sentences are sorted by length and decoded in batches padded to a source bucket (a multiple of
+SOURCE_BUCKET), then returned in input order. The output limit of a sentence of n tokens is
+ceil((mean + k * std) * n) from the training length ratio (spec §5.10).
+"""
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from s2s_jax import beam_search as beam_lib
+from s2s_jax.config import DecodeConfig, ModelConfig
+from s2s_jax.data import vocab as vocab_lib
+from s2s_jax.models.seq2seq import Seq2Seq
+
+SOURCE_BUCKET = 16
+
+
+@dataclasses.dataclass
+class Translation:
+  tokens: list          # target tokens, no <s>, </s> or <pad>
+  score: float          # length-normalised negative log-probability (lower is better)
+  attention: np.ndarray | None = None  # (len(tokens), source tokens), when asked for
+
+
+class Decoder:
+  """Jitted batched beam search for one model and its parameters (ids in, ids out)."""
+
+  def __init__(self, model_config: ModelConfig, params, decode: DecodeConfig):
+    self.config = model_config
+    self.params = params
+    self.decode_config = decode
+    self.model = Seq2Seq(model_config, hoist=False)
+    self._search = jax.jit(self._search_fn, static_argnames=("beam", "max_len", "with_attention"))
+
+  def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention):
+    variables = {"params": params}
+    enc = self.model.apply(variables, src, method=Seq2Seq.encode)
+    carry, memory = self.model.apply(variables, enc, method=Seq2Seq.init_state)
+    carry, memory = jax.tree_util.tree_map(lambda x: jnp.repeat(x, beam, axis=0), (carry, memory))
+
+    def step(prev, carry, memory):
+      return self.model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
+    d = self.decode_config
+    return beam_lib.beam_search(step, carry, memory, max_lengths, beam=beam, max_len=max_len,
+                                source_len=src.shape[1], alpha=d.length_penalty_alpha,
+                                beta=d.length_penalty_beta, with_attention=with_attention)
+
+  def max_output_length(self, source_length):
+    c = self.config
+    factor = c.length_ratio_mean + self.decode_config.max_output_length_num_stds * c.length_ratio_std
+    return max(1, int(math.ceil(factor * source_length)))
+
+  def decode_ids(self, sources, beam=None, with_attention=False):
+    """sources: list of id lists. Returns [(ids, score, attention or None)] in input order."""
+    beam = beam or self.decode_config.beam_size
+    rows = self.decode_config.batch_size
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    results = [None] * len(sources)
+    for start in range(0, len(order), rows):
+      chunk = order[start:start + rows]
+      longest = max(len(sources[i]) for i in chunk)
+      src_len = max(SOURCE_BUCKET, -(-longest // SOURCE_BUCKET) * SOURCE_BUCKET)
+      src = np.zeros((rows, src_len), np.int32)
+      limits = np.ones((rows,), np.int32)
+      for r, i in enumerate(chunk):
+        src[r, :len(sources[i])] = sources[i]
+        limits[r] = self.max_output_length(len(sources[i]))
+      max_len = self.max_output_length(src_len)
+      tokens, scores, lengths, att = jax.device_get(self._search(
+          self.params, src, limits, beam=beam, max_len=max_len, with_attention=with_attention))
+      for r, i in enumerate(chunk):
+        n = int(lengths[r, 0])
+        ids = [int(t) for t in tokens[r, 0, :n] if t not in (vocab_lib.EOS_ID, vocab_lib.PAD_ID)]
+        matrix = att[r, 0, :len(ids), :len(sources[i])] if with_attention else None
+        results[i] = (ids, float(scores[r, 0]), matrix)
+    return results
+
+
+class Translator:
+  """Tokens in, tokens out: vocabulary mapping around a Decoder. Empty input -> empty output."""
+
+  def __init__(self, decoder: Decoder, src_vocab, trg_vocab):
+    self.decoder = decoder
+    self.src_vocab = src_vocab
+    self.trg_words = vocab_lib.inverse(trg_vocab)
+
+  @classmethod
+  def load(cls, workdir, decode: DecodeConfig, which="best"):
+    from s2s_jax import checkpoint  # orbax is only needed when loading from disk
+    model_config, params, src_vocab, trg_vocab = checkpoint.load_model(workdir, which)
+    return cls(Decoder(model_config, params, decode), src_vocab, trg_vocab)
+
+  def translate(self, sentences, beam=None, with_attention=False):
+    """sentences: list of token lists. Returns a Translation per sentence, in order."""
+    ids = [vocab_lib.ids_from_tokens(s, self.src_vocab) for s in sentences]
+    nonempty = [i for i, s in enumerate(ids) if s]
+    decoded = self.decoder.decode_ids([ids[i] for i in nonempty], beam, with_attention)
+    out = [Translation([], 0.0, np.zeros((0, 0)) if with_attention else None) for _ in ids]
+    for i, (t, score, att) in zip(nonempty, decoded):
+      out[i] = Translation([self.trg_words[x] for x in t], score, att)
+    return out

@@ -1,0 +1,56 @@
+"""Metric output: log lines a SageMaker metric regex can read (`validation:bleu=0.3412`), a JSON-lines
+file and TensorBoard scalars, all from one `write` call; and BLEU."""
+
+import json
+import logging
+import math
+import os
+
+import sacrebleu
+
+log = logging.getLogger("s2s_jax")
+
+
+def bleu(hypotheses, references) -> float:
+  """Corpus BLEU (0-100) on already tokenized text, as `sacrebleu -tok none`."""
+  if not hypotheses:
+    return 0.0
+  return sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none", force=True).score
+
+
+def perplexity(nll_sum, tokens) -> float:
+  return math.exp(min(nll_sum / max(tokens, 1.0), 100.0))
+
+
+class MetricWriter:
+  """Writes metrics of one step to the log, `metrics.jsonl` and TensorBoard (workdir/tensorboard)."""
+
+  def __init__(self, workdir: str, tensorboard: bool = True):
+    os.makedirs(workdir, exist_ok=True)
+    self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", encoding="utf-8")
+    self._tb = None
+    if tensorboard:
+      import tensorflow as tf  # already loaded by the input pipeline
+      self._tf = tf
+      self._tb = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+
+  def write(self, step: int, metrics: dict, echo: bool = True):
+    """metrics: {"split:name": value}; e.g. {"validation:perplexity": 5.1}."""
+    self._jsonl.write(json.dumps({"step": step, **metrics}) + "\n")
+    self._jsonl.flush()
+    if echo:
+      log.info("step %d %s", step, " ".join(f"{k}={_fmt(v)}" for k, v in metrics.items()))
+    if self._tb is not None:
+      with self._tb.as_default(step=step):
+        for key, value in metrics.items():
+          self._tf.summary.scalar(key.replace(":", "/"), value)
+      self._tb.flush()
+
+  def close(self):
+    self._jsonl.close()
+    if self._tb is not None:
+      self._tb.close()
+
+
+def _fmt(value):
+  return f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,95 @@
+"""Recurrences whose weight gradients are computed after the loop, as one large product each.
+
+Differentiating `lax.scan` the usual way accumulates a weight's gradient inside the backward loop:
+one small (hidden x batch) x (batch x gates) product per step, plus a read and write of the whole
+gradient buffer per step. Fused RNN libraries instead keep only the state gradient sequential and
+form each weight gradient once: dW = sum_t x_t^T dy_t. `scan` does that for any step function that
+computes its weight products through `Taps.dot`: each product gets a zero "tap" input whose
+cotangent is dy_t, and the inputs x_t are recorded; after the backward loop dW is one contraction.
+"""
+
+import jax
+import jax.numpy as jnp
+
+
+class Taps:
+  """What a step uses for its weight products: `dot(name, x) = x @ weights[name] (+ tap)`."""
+
+  def __init__(self, weights, taps=None):
+    self.weights = weights
+    self.taps = taps
+    self.inputs = {}
+
+  def dot(self, name, x):
+    y = x @ self.weights[name]
+    if self.taps is not None:
+      self.inputs[name] = x
+      y = y + self.taps[name]
+    return y
+
+
+def lstm(z, c):
+  """LSTM update from pre-activations z (gate order i, f, c~, o as MXNet) and the previous cell."""
+  i, f, g, o = jnp.split(z, 4, axis=-1)
+  c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+  return jax.nn.sigmoid(o) * jnp.tanh(c), c
+
+
+def scan(step, weights, consts, carry, xs, hoist=True):
+  """Runs `carry, y = step(taps, consts, carry, x)` over the leading axis of xs.
+
+  weights: dict of matrices used only through `taps.dot`; consts: other differentiable inputs that
+  are the same at every step. With hoist=False this is a plain `lax.scan` (the reference).
+  """
+  if not hoist:
+    return jax.lax.scan(lambda c, x: step(Taps(weights), consts, c, x), carry, xs)
+
+  def run(taps_stacked, weights, consts, carry, xs):
+    def body(c, x_and_taps):
+      x, t = x_and_taps
+      taps = Taps(weights, t)
+      c, y = step(taps, consts, c, x)
+      return c, (y, taps.inputs)
+    carry, (ys, inputs) = jax.lax.scan(body, carry, (xs, taps_stacked))
+    return (carry, ys), inputs
+
+  steps = jax.tree_util.tree_leaves(xs)[0].shape[0]
+  first_x = jax.tree_util.tree_map(lambda a: a[0], xs)
+  out_shapes = {}  # the shape of every tapped product, found by tracing one step abstractly
+  probe_taps = _ShapeTaps(weights, out_shapes)
+  jax.eval_shape(lambda c, x: step(probe_taps, consts, c, x), carry, first_x)
+  zeros = {n: jnp.zeros((steps,) + s.shape, s.dtype) for n, s in out_shapes.items()}
+
+  @jax.custom_vjp
+  def hoisted(weights, consts, carry, xs):
+    return run(zeros, weights, consts, carry, xs)[0]
+
+  def fwd(weights, consts, carry, xs):
+    out, vjp_fn, inputs = jax.vjp(lambda t, k, c, x: run(t, weights, k, c, x), zeros, consts, carry,
+                                  xs, has_aux=True)
+    return out, (vjp_fn, inputs)
+
+  def bwd(res, g):
+    vjp_fn, inputs = res
+    d_taps, d_consts, d_carry, d_xs = vjp_fn(g)
+    d_weights = {}
+    for name, x in inputs.items():
+      lead = tuple(range(x.ndim - 1))
+      d_weights[name] = jnp.tensordot(x, d_taps[name], axes=(lead, lead))
+    return d_weights, d_consts, d_carry, d_xs
+
+  hoisted.defvjp(fwd, bwd)
+  return hoisted(weights, consts, carry, xs)
+
+
+class _ShapeTaps(Taps):
+  """Records the shape of each weight product while the step is traced abstractly."""
+
+  def __init__(self, weights, shapes):
+    super().__init__(weights)
+    self.shapes = shapes
+
+  def dot(self, name, x):
+    y = x @ self.weights[name]
+    self.shapes[name] = jax.ShapeDtypeStruct(y.shape, y.dtype)
+    return y

@@ -1,0 +1,53 @@
+"""Pure train and eval steps: (state, batch, rng) -> (state, metric sums). No collectives: the
+trainer jits them with shardings and XLA inserts the gradient all-reduce."""
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+from s2s_jax import losses
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array
+  params: dict
+  opt_state: optax.OptState
+  apply_fn: callable = flax.struct.field(pytree_node=False)
+  tx: optax.GradientTransformation = flax.struct.field(pytree_node=False)
+
+
+def init_state(model, tx, rng, example_batch) -> TrainState:
+  params = model.init(rng, example_batch["src"], example_batch["trg_in"])["params"]
+  return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params), model.apply, tx)
+
+
+def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0):
+  rng = jax.random.fold_in(rng, state.step)
+
+  def loss_fn(params):
+    logits = state.apply_fn({"params": params}, batch["src"], batch["trg_in"], train=True,
+                            rngs={"dropout": rng})
+    loss, nll, count = losses.cross_entropy(logits, batch["trg_out"], label_smoothing)
+    return loss / jnp.maximum(count, 1.0), (nll, count)
+
+  grads, (nll, count) = jax.grad(loss_fn, has_aux=True)(state.params)
+  finite = jnp.isfinite(nll)
+
+  def update(operands):
+    grads, params, opt_state = operands
+    updates, opt_state = state.tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+  # A non-finite loss leaves the state untouched (counted by the trainer) instead of poisoning it.
+  params, opt_state = jax.lax.cond(finite, update, lambda o: (o[1], o[2]),
+                                   (grads, state.params, state.opt_state))
+  new = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
+  return new, {"nll": nll, "tokens": count, "finite": finite}
+
+
+def eval_step(params, batch, apply_fn):
+  logits = apply_fn({"params": params}, batch["src"], batch["trg_in"])
+  _, nll, count = losses.cross_entropy(logits, batch["trg_out"])
+  return {"nll": nll, "tokens": count, "correct": losses.correct_count(logits, batch["trg_out"])}

@@ -1,0 +1,95 @@
+"""Beam search against brute force on a toy model, length limits, greedy, and batch independence."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from s2s_jax.beam_search import beam_search, length_penalty
+from s2s_jax.config import DecodeConfig, ModelConfig
+from s2s_jax.data.vocab import EOS_ID
+from s2s_jax.inference import Decoder
+from s2s_jax.models.seq2seq import Seq2Seq
+
+VOCAB = 6  # ids 0-3 special, 4 and 5 real
+TABLE = jax.random.normal(jax.random.PRNGKey(3), (VOCAB, VOCAB)) * 2.0
+
+
+def toy_step(prev, carry, consts):
+  """A bigram model: the next-token distribution depends only on the previous token."""
+  del consts
+  logits = TABLE[prev]
+  return logits.at[:, 0].set(-1e9).at[:, 1].set(-1e9).at[:, 2].set(-1e9), carry + 1, jnp.zeros(
+      (prev.shape[0], 1))
+
+
+def brute_force(max_len, alpha=1.0):
+  logp = np.asarray(jax.nn.log_softmax(toy_step(jnp.arange(VOCAB), 0, None)[0]))
+  best = (np.inf, None)
+  for n in range(1, max_len + 1):
+    for body in itertools.product([4, 5, EOS_ID], repeat=n - 1):
+      if EOS_ID in body:
+        continue
+      seq = list(body) + [EOS_ID]
+      prev, nll = 2, 0.0
+      for t in seq:
+        nll -= logp[prev, t]
+        prev = t
+      best = min(best, (nll / float(length_penalty(jnp.array(n), alpha, 0.0)), seq))
+  return best
+
+
+@pytest.mark.parametrize("max_len", [1, 3, 5])
+def test_wide_beam_finds_the_best_normalised_hypothesis(max_len):
+  tokens, scores, lengths, _ = beam_search(
+      toy_step, jnp.zeros((2 * 64,)), None, jnp.array([max_len, max_len]), beam=64,
+      max_len=max_len, source_len=1)
+  score, seq = brute_force(max_len)
+  n = int(lengths[0, 0])
+  assert tokens[0, 0, :n].tolist() == seq
+  assert float(scores[0, 0]) == pytest.approx(score, rel=1e-5)
+  assert bool((scores[:, :-1] <= scores[:, 1:]).all())  # beams come sorted, best first
+
+
+def test_every_output_ends_at_its_own_length_limit():
+  tokens, _, lengths, _ = beam_search(toy_step, jnp.zeros((3 * 2,)), None, jnp.array([1, 2, 4]),
+                                      beam=2, max_len=4, source_len=1)
+  assert (np.asarray(lengths[:, 0]) <= np.array([1, 2, 4])).all()
+  for b in range(3):
+    assert int(tokens[b, 0, int(lengths[b, 0]) - 1]) == EOS_ID
+
+
+def _decoder():
+  cfg = ModelConfig(vocab_size_source=20, vocab_size_target=20, num_embed_source=8,
+                    num_embed_target=8, rnn_num_hidden=16, length_ratio_mean=1.5)
+  src = jnp.ones((2, 5), jnp.int32) * 5
+  params = Seq2Seq(cfg).init(jax.random.PRNGKey(0), src, src)["params"]
+  return Decoder(cfg, params, DecodeConfig(beam_size=3, batch_size=4))
+
+
+def test_batched_and_one_by_one_decoding_agree():
+  decoder = _decoder()
+  rng = np.random.RandomState(1)
+  sources = [rng.randint(4, 20, n).tolist() for n in (3, 9, 1, 5, 7, 2)]
+  batched = decoder.decode_ids(sources)
+  for src, (ids, score, _) in zip(sources, batched):
+    alone_ids, alone_score, _ = decoder.decode_ids([src])[0]
+    assert alone_ids == ids
+    assert alone_score == pytest.approx(score, abs=1e-4)
+
+
+def test_attention_matrix_shape_and_rows():
+  decoder = _decoder()
+  (ids, _, att), = decoder.decode_ids([[5, 6, 7]], with_attention=True)
+  assert att.shape == (len(ids), 3)
+  np.testing.assert_allclose(att.sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_greedy_is_beam_one():
+  decoder = _decoder()
+  sources = [[5, 6, 7, 8], [9, 4]]
+  greedy = decoder.decode_ids(sources, beam=1)
+  for (ids, _, _), src in zip(greedy, sources):
+    assert len(ids) <= decoder.max_output_length(len(src))
