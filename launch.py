@@ -44,7 +44,8 @@ _INPUT = flags.DEFINE_string("input", None, "translate: file of tokenized senten
 _OUTPUT = flags.DEFINE_string("output", "-", "translate: output file (- for stdout).")
 _REFERENCE = flags.DEFINE_string("reference", None, "translate: reference file; prints BLEU.")
 _BEAM = flags.DEFINE_integer("beam_size", None, "translate: beam size (1 = greedy); default from config.")
-_CHECKPOINT = flags.DEFINE_enum("checkpoint", "best", ["best", "latest"], "translate: which checkpoint.")
+_CHECKPOINT = flags.DEFINE_string("checkpoint", "best",
+                                  "translate: 'best', 'latest' or the step of a kept checkpoint.")
 
 
 def default_workdir(config_arg: str) -> str:

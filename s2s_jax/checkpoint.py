@@ -75,7 +75,8 @@ def write_model_files(workdir, model_config: ModelConfig, src_vocab, trg_vocab):
 def load_model(workdir, which: str = "best"):
   """(ModelConfig, params, src_vocab, trg_vocab) from a training workdir, for inference.
 
-  which: 'best' (falls back to the latest when no best exists yet) or 'latest'.
+  which: 'best' (falls back to the latest when no best exists yet), 'latest', or a step number
+  among those kept in workdir/checkpoints.
   """
   path = os.path.join(workdir, MODEL_CONFIG)
   if not os.path.exists(path):
@@ -92,6 +93,11 @@ def load_model(workdir, which: str = "best"):
     with ocp.CheckpointManager(folder, options=ocp.CheckpointManagerOptions(read_only=True),
                                item_names=("params",)) as manager:
       step = manager.latest_step()
+      if which not in ("best", "latest"):
+        if not which.isdigit() or int(which) not in manager.all_steps():
+          raise UserError(f"{folder} has no checkpoint '{which}'; kept steps: "
+                          f"{sorted(manager.all_steps())}")
+        step = int(which)
       if step is not None:
         params = manager.restore(step, args=ocp.args.Composite(
             params=ocp.args.StandardRestore())).params

@@ -102,7 +102,10 @@ class TrainBatches:
     self.bucket_ids = assign_buckets(pairs, buckets)
     self.pairs = pairs
     per_bucket = np.bincount(self.bucket_ids, minlength=len(buckets)) // process_count
-    self.batches_per_epoch = int(sum(n // r for n, r in zip(per_bucket, rows_per_batch)))
+    full = [n // r for n, r in zip(per_bucket, rows_per_batch)]
+    self.batches_per_epoch = int(sum(full))
+    # The (source, target) shapes that batches take: what the train step compiles for.
+    self.shapes = [(b[0], b[1]) for b, n in zip(buckets, full) if n]
     if self.batches_per_epoch == 0:
       raise ValueError(f"{len(pairs)} training pairs are fewer than one batch "
                        f"({min(rows_per_batch)} rows per process)")

@@ -1,0 +1,158 @@
+r"""Benchmark: training and decoding throughput on the configured data; prints figures, asserts nothing.
+
+  python -m s2s_jax.bench --config=configs/lstm_attn.py:data=multi30k,peers=true \
+      [--steps=200] [--decode_from=runs/lstm_attn_data-multi30k] [--json=bench.json]
+
+Training: a fresh model; warm-up steps until every bucket shape has compiled (compile time is
+measured by JAX's own compile events and reported apart), then `--steps` timed updates. Reported:
+non-pad target tokens/s (incl. </s>), milliseconds per update, the share of the update spent waiting
+for the input pipeline, and peak memory. Decoding: the test set (config.data.text.test) with beam
+`decode.beam_size` and greedy, a first pass that compiles and a timed second pass; with
+--decode_from a trained workdir is used (an untrained model's outputs run to the length limit).
+"""
+
+import json
+import os
+import resource
+import sys
+import time
+
+from absl import app, flags
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true",
+                                          "Config file[:variant].", lock_config=True)
+_STEPS = flags.DEFINE_integer("steps", 200, "Timed training updates after warm-up.")
+_WORKDIR = flags.DEFINE_string("workdir", "/tmp/s2s_bench", "Scratch folder for the data.")
+_DECODE_FROM = flags.DEFINE_string("decode_from", None, "Trained workdir to decode with.")
+_SKIP_DECODE = flags.DEFINE_bool("skip_decode", False, "Only measure training.")
+_JSON = flags.DEFINE_string("json", None, "Also write the figures to this file.")
+
+
+class CompileTimer:
+  """Sums XLA compile durations reported by JAX's monitoring events."""
+
+  def __init__(self):
+    import jax
+    self.seconds = 0.0
+    jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+  def _on_event(self, event, duration, **kwargs):
+    del kwargs
+    if event == "/jax/core/compile/backend_compile_duration":
+      self.seconds += duration
+
+
+def bench_training(cfg, workdir, steps, compile_timer):
+  import jax
+  import numpy as np
+  from s2s_jax import sharding, trainer
+  from s2s_jax.data import vocab as vocab_lib
+
+  start = time.time()
+  s = trainer.build(cfg, workdir)
+  state = trainer.init_state(s, cfg.seed)
+  setup_seconds = time.time() - start
+  rng = jax.random.PRNGKey(0)
+  used_shapes = set(s.batches.shapes)
+  seen, batches = set(), s.batches.epoch(0)
+  compile_before, warm_start, warm_steps = compile_timer.seconds, time.time(), 0
+  while seen != used_shapes:  # warm-up: compile every bucket shape once
+    batch = next(batches)
+    seen.add((batch["src"].shape[1], batch["trg_in"].shape[1]))
+    state, out = s.train_step(state, sharding.put_batch(batch, s.mesh), rng)
+    warm_steps += 1
+  jax.block_until_ready(state)
+  warm_seconds, compile_seconds = time.time() - warm_start, compile_timer.seconds - compile_before
+
+  tokens, waited, outs = 0, 0.0, []
+  start = time.time()
+  for _ in range(steps):
+    t0 = time.time()
+    try:
+      batch = next(batches)
+    except StopIteration:
+      batches = s.batches.epoch(1)
+      batch = next(batches)
+    device_batch = sharding.put_batch(batch, s.mesh)
+    waited += time.time() - t0
+    tokens += int((batch["trg_out"] != vocab_lib.PAD_ID).sum())
+    state, out = s.train_step(state, device_batch, rng)
+    outs.append(out)
+  jax.block_until_ready(state)
+  seconds = time.time() - start
+  nll = sum(float(o["nll"]) for o in jax.device_get(outs))
+  n_params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
+  return s, state, {
+      "parameters": int(n_params), "devices": s.mesh.size, "platform": jax.devices()[0].platform,
+      "source_vocab": len(s.corpus.src_vocab), "target_vocab": len(s.corpus.trg_vocab),
+      "buckets_compiled": len(used_shapes), "setup_s": round(setup_seconds, 1),
+      "warmup_updates": warm_steps, "warmup_s": round(warm_seconds, 1),
+      "train_compile_s": round(compile_seconds, 1), "timed_updates": steps,
+      "train_tokens_per_s": round(tokens / seconds, 1),
+      "ms_per_update": round(1000 * seconds / steps, 1),
+      "target_tokens_per_update": round(tokens / steps, 1),
+      "input_pipeline_share": round(waited / seconds, 4),
+      "train_perplexity_timed": round(float(np.exp(nll / tokens)), 2),
+  }
+
+
+def bench_decoding(cfg, setup, params, decode_from, compile_timer):
+  from s2s_jax import metrics
+  from s2s_jax.data import sources, text
+  from s2s_jax.inference import Decoder, Translator
+
+  if decode_from:
+    translator = Translator.load(decode_from, cfg.decode)
+  else:
+    translator = Translator(Decoder(setup.model_config, params, cfg.decode), setup.corpus.src_vocab,
+                            setup.corpus.trg_vocab)
+  src_path, ref_path = sources.text_files(cfg.data, "test")
+  sentences = text.read_token_lines(src_path)
+  refs = [" ".join(t) for t in text.read_token_lines(ref_path)]
+  result = {"decode_sentences": len(sentences), "decode_model": decode_from or "benchmark model"}
+  for name, beam in (("beam%d" % cfg.decode.beam_size, cfg.decode.beam_size), ("greedy", 1)):
+    compile_before, start = compile_timer.seconds, time.time()
+    translator.translate(sentences, beam)
+    first = time.time() - start
+    start = time.time()
+    outputs = translator.translate(sentences, beam)
+    warm = time.time() - start
+    hyps = [" ".join(o.tokens) for o in outputs]
+    result.update({
+        f"decode_{name}_sentences_per_s": round(len(sentences) / warm, 1),
+        f"decode_{name}_first_pass_s": round(first, 1),
+        f"decode_{name}_compile_s": round(compile_timer.seconds - compile_before, 1),
+        f"decode_{name}_bleu": round(metrics.bleu(hyps, refs), 2)})
+  return result
+
+
+def peak_memory_gib():
+  import jax
+  stats = jax.devices()[0].memory_stats() or {}
+  if "peak_bytes_in_use" in stats:  # accelerators
+    return {"peak_device_memory_gib": round(stats["peak_bytes_in_use"] / 2**30, 2)}
+  return {"peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
+
+
+def main(argv):
+  del argv
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  from s2s_jax import config as config_lib
+  cfg = config_lib.from_configdict(_CONFIG.value)
+  timer = CompileTimer()
+  setup, state, result = bench_training(cfg, _WORKDIR.value, _STEPS.value, timer)
+  result.update(peak_memory_gib())
+  if not _SKIP_DECODE.value:
+    result.update(bench_decoding(cfg, setup, state.params, _DECODE_FROM.value, timer))
+  width = max(map(len, result))
+  for key, value in result.items():
+    print(f"{key:<{width}}  {value}")
+  if _JSON.value:
+    with open(_JSON.value, "w") as f:
+      json.dump(result, f, indent=2)
+  sys.stdout.flush()
+
+
+if __name__ == "__main__":
+  app.run(main)
