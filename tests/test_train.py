@@ -75,3 +75,30 @@ def test_same_losses_on_one_and_four_devices(tmp_path):
   for one, four in zip(runs[1], runs[4]):
     assert [s for s, _ in one] == [s for s, _ in four]
     np.testing.assert_allclose([v for _, v in one], [v for _, v in four], rtol=1e-5)
+
+
+def _launch(*args):
+  import pathlib
+  import subprocess
+  import sys
+  root = pathlib.Path(__file__).resolve().parents[1]
+  return subprocess.run([sys.executable, "launch.py", *args], cwd=root, capture_output=True,
+                        text=True, timeout=300)
+
+
+def test_translate_command_writes_one_line_per_input(trained, tmp_path):
+  full, *_ = trained
+  (tmp_path / "in.txt").write_text("1 2 3\n\n4  5\n")
+  (tmp_path / "ref.txt").write_text("1 2 3\n\n4 5\n")
+  out = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}",
+                f"--output={tmp_path / 'out.txt'}", f"--reference={tmp_path / 'ref.txt'}",
+                "--checkpoint=8", "--beam_size=1")
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert len((tmp_path / "out.txt").read_text().split("\n")) == 4  # 3 lines + final newline
+  assert "BLEU = " in out.stderr
+  bad = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}",
+                "--checkpoint=3")
+  assert bad.returncode == 2 and "has no checkpoint '3'; kept steps: [4, 8]" in bad.stderr
+  assert "Traceback" not in bad.stderr
+  missing = _launch("--mode=translate", f"--workdir={tmp_path}", f"--input={tmp_path / 'in.txt'}")
+  assert missing.returncode == 2 and "is not a model directory" in missing.stderr
