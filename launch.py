@@ -20,6 +20,10 @@ from absl import app, flags
 from absl import logging as absl_logging
 from ml_collections import config_flags
 
+from s2s_jax import xla_setup
+
+xla_setup.configure()  # before anything imports JAX
+
 def _exit_with(error):
   """Prints an exception from flag or config parsing as one line and exits with status 2."""
   lines = [line.strip() for line in str(error).replace("\\n", "\n").splitlines() if line.strip()]
@@ -102,7 +106,7 @@ def run():
   start = time.time()
   summary = trainer.train(cfg, workdir)
   print(f"\ntrained {summary['steps']} updates in {time.time() - start:.0f} s; best validation "
-        f"{cfg.train.optimized_metric} {summary['best']:.4f} at update {summary['best_step']}; "
+        f"{cfg.train.optimized_metric} {summary['best']:.4g} at update {summary['best_step']}; "
         f"model in {workdir}\n\nexample translations (best checkpoint, beam {cfg.decode.beam_size}):")
   corpus = sources.load_corpus(cfg.data, workdir, cfg.seed)
   trainer.print_examples(workdir, cfg, corpus, cfg.train.num_examples)

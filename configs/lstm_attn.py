@@ -38,7 +38,7 @@ def get_config(arg=None):
   elif arg.data == "multi30k":
     c.data.source = "text"
     c.data.text.dir = arg.data_dir
-    c.data.bucket_width = 5  # Multi30k sentences are short: finer buckets waste less padding
+    c.data.bucket_width = 3  # short sentences: 89.5% of target positions real (width 10: 71%)
     c.data.max_seq_len_source = c.data.max_seq_len_target = 60
     # Words seen once are dropped from the vocabularies (German 18.7k -> 7.9k types; test OOV
     # 2.6% -> 3.8%): the output layer, most of the cost, gets 2.4x cheaper and overfits less.

@@ -1,7 +1,8 @@
 """Translation with a trained model: a jitted encode + beam search per (rows, source bucket, beam).
 
 Sentences are sorted by length and decoded in batches padded to a source bucket (a multiple of
-SOURCE_BUCKET), then returned in input order. The output limit of a sentence of n tokens is
+SOURCE_BUCKET) and, when fewer than a batch, to a power-of-two number of rows; results come back
+in input order. The output limit of a sentence of n tokens is
 ceil((mean + k * std) * n) from the training length ratio (spec §5.10).
 """
 
@@ -63,10 +64,12 @@ class Decoder:
     results = [None] * len(sources)
     for start in range(0, len(order), rows):
       chunk = order[start:start + rows]
+      # Fewer sentences than a batch use the next power of two rows, not a whole batch.
+      rows_now = min(rows, 1 << (len(chunk) - 1).bit_length())
       longest = max(len(sources[i]) for i in chunk)
       src_len = max(SOURCE_BUCKET, -(-longest // SOURCE_BUCKET) * SOURCE_BUCKET)
-      src = np.zeros((rows, src_len), np.int32)
-      limits = np.ones((rows,), np.int32)
+      src = np.zeros((rows_now, src_len), np.int32)
+      limits = np.ones((rows_now,), np.int32)
       for r, i in enumerate(chunk):
         src[r, :len(sources[i])] = sources[i]
         limits[r] = self.max_output_length(len(sources[i]))

@@ -92,6 +92,16 @@ class Progress:
   def improved(self, value, metric):
     return self.best is None or (value < self.best if metric == "perplexity" else value > self.best)
 
+  def stop_reason(self, t) -> str | None:
+    """Why training is over, from the saved state alone (so a finished run stays finished)."""
+    if self.not_improved >= t.checkpoint_threshold and self.epoch >= t.min_num_epochs:
+      return f"no improvement in validation {t.optimized_metric} for {self.not_improved} checkpoints"
+    if t.max_num_batches > 0 and self.step >= t.max_num_batches:
+      return f"reached max_num_batches={t.max_num_batches}"
+    if t.max_num_epochs > 0 and self.epoch >= t.max_num_epochs:
+      return f"reached max_num_epochs={t.max_num_epochs}"
+    return None
+
 
 def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   s = build(cfg, workdir, devices)
@@ -126,10 +136,12 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   bar = tqdm.tqdm(total=total, initial=progress.step, unit="batch", dynamic_ncols=True,
                   disable=not sys.stderr.isatty())
   window = []  # (device metrics, host token count) since the last log line
-  window_start, stop_reason, nonfinite_run = time.time(), None, 0
+  window_start, stop_reason, nonfinite_run = time.time(), progress.stop_reason(t), 0
+
+  last_saved_step = progress.step
 
   def checkpoint_now():
-    nonlocal state
+    nonlocal state, last_saved_step
     val = evaluate.perplexity_accuracy(s.eval_step, state.params, s.corpus.validation, s.buckets,
                                        s.rows, s.mesh)
     out = {"validation:perplexity": val["perplexity"], "validation:accuracy": val["accuracy"]}
@@ -156,6 +168,7 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
     ckpts.save(progress.step, state.params, state.opt_state,
                {"progress": dataclasses.asdict(progress), "metrics": out,
                 "model_config": dataclasses.asdict(s.model_config)}, is_best)
+    last_saved_step = progress.step
 
   try:
     while stop_reason is None:
@@ -170,27 +183,22 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
           window, window_start = [], time.time()
         if progress.step % t.checkpoint_frequency_num_batches == 0:
           checkpoint_now()
-          if progress.not_improved >= t.checkpoint_threshold and progress.epoch >= t.min_num_epochs:
-            stop_reason = (f"no improvement in validation {t.optimized_metric} for "
-                           f"{progress.not_improved} checkpoints")
-        if t.max_num_batches > 0 and progress.step >= t.max_num_batches:
-          stop_reason = stop_reason or f"reached max_num_batches={t.max_num_batches}"
+        stop_reason = progress.stop_reason(t)
         if stop_reason:
           break
       else:
         progress.epoch += 1
         progress.batch_in_epoch = 0
-        if t.max_num_epochs > 0 and progress.epoch >= t.max_num_epochs:
-          stop_reason = f"reached max_num_epochs={t.max_num_epochs}"
+        stop_reason = progress.stop_reason(t)
     if window:
       _log_window(window, writer, progress, window_start, total, bar, nonfinite_run)
-    if progress.step % t.checkpoint_frequency_num_batches:
-      checkpoint_now()
+    if progress.step != last_saved_step:
+      checkpoint_now()  # the updates since the last checkpoint are not lost
   finally:
     bar.close()
     ckpts.close()
     writer.close()
-  log.info("stopped: %s. Best validation %s %.4f at step %d", stop_reason, t.optimized_metric,
+  log.info("stopped: %s. Best validation %s %s at step %d", stop_reason, t.optimized_metric,
            progress.best, progress.best_step)
   return {"stop_reason": stop_reason, "best": progress.best, "best_step": progress.best_step,
           "steps": progress.step}

@@ -10,6 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from s2s_jax import xla_setup  # noqa: E402
+
+xla_setup.configure()
 import jax  # noqa: E402  (after XLA_FLAGS)
 import pytest  # noqa: E402
 

@@ -102,3 +102,10 @@ def test_translate_command_writes_one_line_per_input(trained, tmp_path):
   assert "Traceback" not in bad.stderr
   missing = _launch("--mode=translate", f"--workdir={tmp_path}", f"--input={tmp_path / 'in.txt'}")
   assert missing.returncode == 2 and "is not a model directory" in missing.stderr
+
+
+def test_a_finished_run_restarted_does_not_train_again(trained):
+  full, *_ = trained
+  again = trainer.train(tiny_config(), str(full))
+  assert again["steps"] == 8 and again["stop_reason"] == "reached max_num_batches=8"
+  assert [s for s, _ in _lines(full, "validation:perplexity")] == [4, 8]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # s2s-jax and the two peers (OpenNMT-py 3.5.1, Sockeye 1.18) on the same Multi30k configuration,
 # one after the other on this machine, so the figures can be compared. Nothing else should run.
-#   bash experiments/2026-11-21_bench_multi30k/run.sh          (env: OUT, STEPS, SOCKEYE_STEPS)
+#   bash experiments/2026-11-21_bench_multi30k/run.sh   (env: OUT, STEPS, SOCKEYE_STEPS, TOOLKITS)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -18,14 +18,14 @@ mkdir -p "$OUT"
 } | tee "$OUT/machine.txt"
 
 echo "== s2s-jax $(date -u +%T)"
-# 30-odd warm-up updates compile every bucket; the timed updates make up the rest of STEPS.
+# The bench compiles every bucket shape first, then times STEPS updates and decodes with that model.
 (cd "$ROOT" && /usr/bin/time -v -o "$OUT/s2s_jax.time" "$PY" -m s2s_jax.bench \
-  --config=configs/lstm_attn.py:data=multi30k,peers=true --steps=$((STEPS - 30)) \
+  --config=configs/lstm_attn.py:data=multi30k,peers=true --steps="$STEPS" \
   --json="$OUT/s2s_jax.json" 2>&1 | grep -v -E '^(WARNING|I0000|W0000|E0000)' | tee "$OUT/s2s_jax.log")
 
 source "$PEERS/env.sh"
 "$PEERS/setup_venvs.sh"
-for tk in onmt sockeye; do
+for tk in ${TOOLKITS:-onmt sockeye}; do
   echo "== $tk $(date -u +%T)"
   "$PEERS/bench_$tk.sh"
   for beam in 5 1; do
