@@ -2,9 +2,13 @@
 
 Scores are accumulated negative log-probabilities. A hypothesis that emits </s> is finished: its
 score is divided once by the length penalty lp(L) = ((beta + L) / (beta + 1)) ** alpha (L counts the
-generated tokens incl. </s>) and from then on it is only extended by <pad> at no cost. The search
-stops when every hypothesis is finished; a sentence's hypotheses are forced to </s> at its own
-maximum length. Beam size 1 is greedy decoding.
+generated tokens incl. </s>) and from then on it is only extended by <pad> at no cost. A sentence's
+hypotheses are forced to </s> at its own maximum length. Beam size 1 is greedy decoding.
+
+When to stop: Sockeye 1.x runs until every hypothesis in the beam is finished (`stop_early=False`),
+so low-ranked hypotheses that never emit </s> run to the length limit, typically twice the real
+length. By default a sentence is done as soon as its best-ranked hypothesis is finished, as
+OpenNMT-py does; its remaining hypotheses are dropped. The batch stops when every sentence is done.
 """
 
 import flax
@@ -48,7 +52,8 @@ def length_penalty(lengths, alpha: float, beta: float):
 
 
 def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int, source_len: int,
-                alpha: float = 1.0, beta: float = 0.0, with_attention: bool = False):
+                alpha: float = 1.0, beta: float = 0.0, with_attention: bool = False,
+                stop_early: bool = True):
   """Decodes a batch.
 
   step_fn(prev_ids (B*K,), carry, consts) -> (logits (B*K, V), carry, attention (B*K, S)); carry and
@@ -68,7 +73,8 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
       carry=carry)
 
   def cond(s):
-    return (s.step < max_len) & ~s.finished.all()
+    done = s.finished[:, 0] if stop_early else s.finished.all(axis=1)
+    return (s.step < max_len) & ~done.all()
 
   def body(s):
     prev = jnp.where(s.step == 0, BOS_ID,
@@ -92,6 +98,10 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
     scores = -neg_best
     newly = finished & ~was_finished
     scores = jnp.where(newly, scores / length_penalty(lengths, alpha, beta), scores)
+    if stop_early:  # a sentence whose best hypothesis is finished keeps only its finished ones
+      done = finished[:, :1]
+      scores = jnp.where(done & ~finished, INF, scores)
+      finished = finished | done
     rows = (jnp.arange(batch)[:, None] * beam + origin).reshape(-1)
     carry = jax.tree_util.tree_map(lambda x: x[rows], carry)
     tokens = pick(s.tokens).at[:, :, s.step].set(token)

@@ -42,15 +42,25 @@ def brute_force(max_len, alpha=1.0):
 
 
 @pytest.mark.parametrize("max_len", [1, 3, 5])
-def test_wide_beam_finds_the_best_normalised_hypothesis(max_len):
+def test_exhaustive_wide_beam_finds_the_best_normalised_hypothesis(max_len):
   tokens, scores, lengths, _ = beam_search(
       toy_step, jnp.zeros((2 * 64,)), None, jnp.array([max_len, max_len]), beam=64,
-      max_len=max_len, source_len=1)
+      max_len=max_len, source_len=1, stop_early=False)
   score, seq = brute_force(max_len)
   n = int(lengths[0, 0])
   assert tokens[0, 0, :n].tolist() == seq
   assert float(scores[0, 0]) == pytest.approx(score, rel=1e-5)
   assert bool((scores[:, :-1] <= scores[:, 1:]).all())  # beams come sorted, best first
+
+
+@pytest.mark.parametrize("max_len", [3, 5])
+def test_early_stop_returns_a_finished_hypothesis_no_better_than_the_optimum(max_len):
+  tokens, scores, lengths, _ = beam_search(
+      toy_step, jnp.zeros((2 * 4,)), None, jnp.array([max_len, max_len]), beam=4,
+      max_len=max_len, source_len=1)
+  n = int(lengths[0, 0])
+  assert int(tokens[0, 0, n - 1]) == EOS_ID
+  assert float(scores[0, 0]) >= brute_force(max_len)[0] - 1e-5
 
 
 def test_every_output_ends_at_its_own_length_limit():
