@@ -102,14 +102,12 @@ def run():
     translate(cfg, workdir)
     return
   from s2s_jax import trainer
-  from s2s_jax.data import sources
   start = time.time()
   summary = trainer.train(cfg, workdir)
   print(f"\ntrained {summary['steps']} updates in {time.time() - start:.0f} s; best validation "
         f"{cfg.train.optimized_metric} {summary['best']:.4g} at update {summary['best_step']}; "
         f"model in {workdir}\n\nexample translations (best checkpoint, beam {cfg.decode.beam_size}):")
-  corpus = sources.load_corpus(cfg.data, workdir, cfg.seed)
-  trainer.print_examples(workdir, cfg, corpus, cfg.train.num_examples)
+  trainer.print_examples(workdir, cfg, summary["corpus"], cfg.train.num_examples)
   print(f"translate a file: python launch.py --mode=translate --workdir={workdir} --input=FILE")
 
 

@@ -201,7 +201,7 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   log.info("stopped: %s. Best validation %s %s at step %d", stop_reason, t.optimized_metric,
            progress.best, progress.best_step)
   return {"stop_reason": stop_reason, "best": progress.best, "best_step": progress.best_step,
-          "steps": progress.step}
+          "steps": progress.step, "corpus": s.corpus}
 
 
 def _log_window(window, writer, progress, start, total, bar, nonfinite_run):
