@@ -199,7 +199,7 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
     ckpts.close()
     writer.close()
   log.info("stopped: %s. Best validation %s %s at step %d", stop_reason, t.optimized_metric,
-           progress.best, progress.best_step)
+           "none" if progress.best is None else f"{progress.best:.4f}", progress.best_step)
   return {"stop_reason": stop_reason, "best": progress.best, "best_step": progress.best_step,
           "steps": progress.step, "corpus": s.corpus}
 
