@@ -31,22 +31,6 @@ class BeamState:
   carry: object         # model state, leading axis B*K, reordered with the beams
 
 
-def top_k(x, k: int):
-  """Largest k values of each row and their indices, by k passes of argmax.
-
-  For k much smaller than the row (beam 5 over beam x vocabulary candidates) this reads the row k
-  times, where XLA:CPU's TopK sorts it.
-  """
-  values, indices = [], []
-  rows = jnp.arange(x.shape[0])
-  for _ in range(k):
-    i = jnp.argmax(x, axis=-1)
-    values.append(x[rows, i])
-    indices.append(i)
-    x = x.at[rows, i].set(-jnp.inf)
-  return jnp.stack(values, -1), jnp.stack(indices, -1)
-
-
 def length_penalty(lengths, alpha: float, beta: float):
   return ((beta + lengths.astype(jnp.float32)) / (beta + 1.0)) ** alpha
 
@@ -87,7 +71,7 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
     nll = jnp.where(at_limit & (ids != EOS_ID), INF, nll)
     nll = jnp.where(s.finished[:, :, None], jnp.where(ids == PAD_ID, 0.0, INF), nll)
     candidates = (s.scores[:, :, None] + nll).reshape(batch, beam * vocab)
-    neg_best, flat = top_k(-candidates, beam)
+    neg_best, flat = jax.lax.top_k(-candidates, beam)  # XLA's TopK: ~20 ms at (64, 5 x 18.7k)
     origin, token = flat // vocab, flat % vocab
 
     def pick(x):  # reorders (B, K, ...) along the beams

@@ -104,12 +104,3 @@ def test_greedy_is_beam_one():
   for (ids, _, _), src in zip(greedy, sources):
     assert len(ids) <= decoder.max_output_length(len(src))
 
-
-def test_top_k_by_argmax_matches_lax_top_k():
-  from s2s_jax.beam_search import top_k
-  x = jax.random.normal(jax.random.PRNGKey(7), (6, 300))
-  x = x.at[0, :4].set(5.0)  # ties: the lowest indices come first, as lax.top_k
-  values, indices = top_k(x, 5)
-  ref_values, ref_indices = jax.lax.top_k(x, 5)
-  np.testing.assert_array_equal(values, ref_values)
-  np.testing.assert_array_equal(indices, ref_indices)
