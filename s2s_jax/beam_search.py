@@ -71,7 +71,11 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
     nll = jnp.where(at_limit & (ids != EOS_ID), INF, nll)
     nll = jnp.where(s.finished[:, :, None], jnp.where(ids == PAD_ID, 0.0, INF), nll)
     candidates = (s.scores[:, :, None] + nll).reshape(batch, beam * vocab)
-    neg_best, flat = jax.lax.top_k(-candidates, beam)  # XLA's TopK: ~20 ms at (64, 5 x 18.7k)
+    if beam == 1:  # greedy: one argmax pass (runs 2-3 of the benchmark: 125-133 sentences/s)
+      flat = jnp.argmin(candidates, axis=1)[:, None]
+      neg_best = -jnp.take_along_axis(candidates, flat, axis=1)
+    else:  # XLA's TopK: ~20 ms at (64, 5 x 18.7k)
+      neg_best, flat = jax.lax.top_k(-candidates, beam)
     origin, token = flat // vocab, flat % vocab
 
     def pick(x):  # reorders (B, K, ...) along the beams

@@ -104,3 +104,19 @@ def test_greedy_is_beam_one():
   for (ids, _, _), src in zip(greedy, sources):
     assert len(ids) <= decoder.max_output_length(len(src))
 
+
+
+def test_beam_one_equals_step_by_step_argmax():
+  decoder = _decoder()
+  model, variables = decoder.model, {"params": decoder.params}
+  source = [5, 9, 7, 11]
+  enc = model.apply(variables, jnp.array([source]), method=Seq2Seq.encode)
+  carry, memory = model.apply(variables, enc, method=Seq2Seq.init_state)
+  prev, expected = jnp.array([2]), []
+  for _ in range(decoder.max_output_length(len(source)) - 1):  # the limit counts </s>
+    logits, carry, _ = model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
+    prev = jnp.argmax(logits, axis=-1)
+    if int(prev[0]) == EOS_ID:
+      break
+    expected.append(int(prev[0]))
+  assert decoder.decode_ids([source], beam=1)[0][0] == expected
