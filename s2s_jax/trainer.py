@@ -120,10 +120,10 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
     log.info("resumed from step %d (epoch %d, batch %d) in %s", progress.step, progress.epoch,
              progress.batch_in_epoch, workdir)
   n_params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
-  used = sorted(set(s.batches.bucket_ids.tolist()))
-  log.info("model: %s parameters; %d train / %d validation pairs; %d device(s); %d buckets used, "
+  shapes = s.batches.shapes  # the (source, target) shapes batches take: one compilation each
+  log.info("model: %s parameters; %d train / %d validation pairs; %d device(s); %d batch shapes, "
            "%s to %s; %d batches per epoch", f"{n_params:,}", len(s.corpus.train),
-           len(s.corpus.validation), s.mesh.size, len(used), s.buckets[used[0]], s.buckets[used[-1]],
+           len(s.corpus.validation), s.mesh.size, len(shapes), shapes[0], shapes[-1],
            s.batches.batches_per_epoch)
   writer = metrics.MetricWriter(workdir)
   decoder = Decoder(s.model_config, state.params, cfg.decode)
