@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from s2s_jax import beam_search as beam_search_lib
 from s2s_jax.beam_search import beam_search, length_penalty
 from s2s_jax.config import DecodeConfig, ModelConfig
 from s2s_jax.data.vocab import EOS_ID
@@ -79,15 +80,18 @@ def _decoder():
   return Decoder(cfg, params, DecodeConfig(beam_size=3, batch_size=4))
 
 
-def test_batched_and_one_by_one_decoding_agree():
+@pytest.mark.parametrize("min_hypotheses", [1, 1000])  # rows leave the batch as they finish, or not
+def test_batched_and_one_by_one_decoding_agree(min_hypotheses, monkeypatch):
+  monkeypatch.setattr(beam_search_lib, "MIN_HYPOTHESES", min_hypotheses)
   decoder = _decoder()
   rng = np.random.RandomState(1)
   sources = [rng.randint(4, 20, n).tolist() for n in (3, 9, 1, 5, 7, 2)]
-  batched = decoder.decode_ids(sources)
-  for src, (ids, score, _) in zip(sources, batched):
-    alone_ids, alone_score, _ = decoder.decode_ids([src])[0]
+  batched = decoder.decode_ids(sources, with_attention=True)
+  for src, (ids, score, att) in zip(sources, batched):
+    alone_ids, alone_score, alone_att = decoder.decode_ids([src], with_attention=True)[0]
     assert alone_ids == ids
     assert alone_score == pytest.approx(score, abs=1e-4)
+    np.testing.assert_allclose(alone_att, att, atol=1e-5)
 
 
 def test_attention_matrix_shape_and_rows():
