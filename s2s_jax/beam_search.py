@@ -72,6 +72,12 @@ def _select(logits, scores, finished, at_limit, beam: int):
   return flat // k, token, neg_best
 
 
+def _take_hypotheses(tree, sentences, beam: int):
+  """Gathers the hypotheses (leading axis B*K) of the given sentences."""
+  rows = (sentences[:, None] * beam + jnp.arange(beam)).reshape(-1)
+  return jax.tree_util.tree_map(lambda x: x[rows], tree)
+
+
 def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int, source_len: int,
                 alpha: float = 1.0, beta: float = 0.0, with_attention: bool = False,
                 stop_early: bool = True, min_rows: int | None = None):
@@ -145,12 +151,11 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
     if not smaller:
       break
     keep = jnp.argsort(done(state), stable=True)[:smaller]  # sentences still decoding come first
-    hypotheses = (keep[:, None] * beam + jnp.arange(beam)).reshape(-1)
     state = state.replace(
         tokens=state.tokens[keep], scores=state.scores[keep], finished=state.finished[keep],
         lengths=state.lengths[keep], attention=state.attention[keep],
-        carry=jax.tree_util.tree_map(lambda x: x[hypotheses], state.carry))
-    consts = jax.tree_util.tree_map(lambda x: x[hypotheses], consts)
+        carry=_take_hypotheses(state.carry, keep, beam))
+    consts = _take_hypotheses(consts, keep, beam)
     max_lengths, where, rows = max_lengths[keep], where[keep], smaller
 
   tokens, scores, lengths, attention, finished = results
