@@ -19,6 +19,9 @@ from s2s_jax.errors import UserError
 MODEL_CONFIG = "model_config.json"
 VOCAB_SRC = "vocab.src.json"
 VOCAB_TRG = "vocab.trg.json"
+# For loading: Orbax's read_only=True logs a warning per manager, so loads use a manager that
+# creates nothing and never saves.
+READ_ONLY = ocp.CheckpointManagerOptions(create=False)
 
 
 class Checkpoints:
@@ -90,7 +93,7 @@ def load_model(workdir, which: str = "best"):
     folder = os.path.join(os.path.abspath(workdir), sub)
     if not os.path.isdir(folder):
       continue
-    with ocp.CheckpointManager(folder, options=ocp.CheckpointManagerOptions(read_only=True),
+    with ocp.CheckpointManager(folder, options=READ_ONLY,
                                item_names=("params",)) as manager:
       step = manager.latest_step()
       if which not in ("best", "latest"):
