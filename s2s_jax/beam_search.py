@@ -80,7 +80,7 @@ def _take_hypotheses(tree, sentences, beam: int):
 
 def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int, source_len: int,
                 alpha: float = 1.0, beta: float = 0.0, with_attention: bool = False,
-                stop_early: bool = True, min_rows: int | None = None):
+                stop_early: bool = True):
   """Decodes a batch.
 
   step_fn(prev_ids (B*K,), carry, consts) -> (logits (B*K, V), carry, attention (B*K, S)); carry and
@@ -89,12 +89,11 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
   best first. Without `with_attention` the attention array is all zeros (and costs nothing).
 
   Sentences that are done leave the batch: once at most half of the rows are still decoding, those
-  are gathered into a batch of half the size, down to `min_rows` rows (default: the fewest with at
-  least MIN_HYPOTHESES hypotheses, below which the output-layer product stops getting cheaper).
+  are gathered into a batch of half the size, down to the fewest rows that hold MIN_HYPOTHESES
+  hypotheses (below that, the output-layer product stops getting cheaper).
   Each size is one more while loop in the same program; the outputs do not depend on it.
   """
-  if min_rows is None:
-    min_rows = -(-MIN_HYPOTHESES // beam)
+  min_rows = -(-MIN_HYPOTHESES // beam)
   att_shape = (max_len, source_len) if with_attention else (1, 1)
   batch = max_lengths.shape[0]
   state = BeamState(

@@ -21,7 +21,7 @@ VOCAB_SRC = "vocab.src.json"
 VOCAB_TRG = "vocab.trg.json"
 # For loading: Orbax's read_only=True logs a warning per manager, so loads use a manager that
 # creates nothing and never saves.
-READ_ONLY = ocp.CheckpointManagerOptions(create=False)
+LOAD_OPTIONS = ocp.CheckpointManagerOptions(create=False)
 
 
 class Checkpoints:
@@ -93,7 +93,7 @@ def load_model(workdir, which: str = "best"):
     folder = os.path.join(os.path.abspath(workdir), sub)
     if not os.path.isdir(folder):
       continue
-    with ocp.CheckpointManager(folder, options=READ_ONLY,
+    with ocp.CheckpointManager(folder, options=LOAD_OPTIONS,
                                item_names=("params",)) as manager:
       step = manager.latest_step()
       if which not in ("best", "latest"):
