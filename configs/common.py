@@ -50,9 +50,11 @@ def base():
   c.data.batch_type = "sentence"  # 'sentence' or 'word' (batch_size target tokens)
 
   c.model = ml_collections.ConfigDict()
-  c.model.encoder_type = "rnn"
-  c.model.decoder_type = "rnn"
-  c.model.rnn_cell_type = "lstm"
+  c.model.encoder_type = "rnn"  # rnn, cnn
+  c.model.decoder_type = "rnn"  # rnn, cnn
+  c.model.rnn_cell_type = "lstm"  # lstm, gru
+  # mlp, dot, dot_scaled, bilinear, fixed, location, coverage (RNN decoder; the CNN decoder
+  # always uses dot attention in every layer)
   c.model.rnn_attention_type = "mlp"
   c.model.num_layers_encoder = 1
   c.model.num_layers_decoder = 1
@@ -64,6 +66,17 @@ def base():
   c.model.embed_dropout_source = 0.0
   c.model.embed_dropout_target = 0.0
   c.model.rnn_decoder_hidden_dropout = 0.0
+  c.model.rnn_residual_connections = False
+  c.model.rnn_first_residual_layer = 2  # 1-based; the bidirectional encoder layer is layer 1
+  c.model.rnn_attention_in_upper_layers = True  # GNMT-style, with num_layers_decoder > 1
+  c.model.cnn_num_hidden = 512
+  c.model.cnn_kernel_width_encoder = 3  # odd: a centred window
+  c.model.cnn_kernel_width_decoder = 5
+  c.model.cnn_activation_type = "glu"  # glu, relu, softrelu, sigmoid, tanh
+  c.model.cnn_hidden_dropout = 0.0
+  c.model.cnn_positional_embedding_type = "learned"  # or 'fixed' (sinusoids)
+  c.model.weight_tying_type = "none"  # trg_softmax, src_trg (one vocabulary), src_trg_softmax
+  c.model.layer_normalization = False
   # U(-0.1, 0.1) learns out of the box; SageMaker's xavier/in/2.34 can saturate the decoder
   # (shared/notes/XAVIER_SATURATION.md) and stays available by name.
   c.model.weight_init_type = "uniform"

@@ -9,12 +9,16 @@ import json
 from typing import Any
 
 from s2s_jax.errors import ConfigError
+from s2s_jax.models import registry
 
 CHOICES = {
-    "encoder_type": ("rnn",),
-    "decoder_type": ("rnn",),
-    "rnn_cell_type": ("lstm",),
-    "rnn_attention_type": ("mlp",),
+    "encoder_type": registry.names("encoder"),
+    "decoder_type": registry.names("decoder"),
+    "rnn_cell_type": registry.names("cell"),
+    "rnn_attention_type": registry.names("attention"),
+    "cnn_activation_type": ("glu", "relu", "softrelu", "sigmoid", "tanh"),
+    "cnn_positional_embedding_type": ("learned", "fixed"),
+    "weight_tying_type": ("none", "trg_softmax", "src_trg", "src_trg_softmax"),
     "rnn_decoder_state_init": ("last", "avg", "zero"),
     "weight_init_type": ("uniform", "xavier"),
     "xavier_factor_type": ("in", "out", "avg"),
@@ -46,6 +50,19 @@ class ModelConfig:
   embed_dropout_source: float = 0.0
   embed_dropout_target: float = 0.0
   rnn_decoder_hidden_dropout: float = 0.0
+  rnn_residual_connections: bool = False
+  rnn_first_residual_layer: int = 2  # 1-based; the bidirectional encoder layer is layer 1
+  rnn_attention_in_upper_layers: bool = True  # SageMaker's default; needs num_layers_decoder > 1
+  cnn_num_hidden: int = 512
+  cnn_kernel_width_encoder: int = 3
+  cnn_kernel_width_decoder: int = 5
+  cnn_activation_type: str = "glu"
+  cnn_hidden_dropout: float = 0.0
+  cnn_positional_embedding_type: str = "learned"
+  # Beyond SageMaker (Sockeye names): tie the target embedding and output layer ('trg_softmax'),
+  # the source and target embeddings ('src_trg', needs one shared vocabulary), or all three.
+  weight_tying_type: str = "none"
+  layer_normalization: bool = False  # in the RNN cells and before the decoder's hidden tanh
   weight_init_type: str = "uniform"
   weight_init_scale: float = 0.1
   xavier_factor_type: str = "in"
@@ -58,6 +75,14 @@ class ModelConfig:
   @property
   def attention_num_hidden(self):
     return self.rnn_attention_num_hidden or self.rnn_num_hidden
+
+  @property
+  def encoder_num_hidden(self):
+    return self.rnn_num_hidden if self.encoder_type == "rnn" else self.cnn_num_hidden
+
+  @property
+  def decoder_num_hidden(self):
+    return self.rnn_num_hidden if self.decoder_type == "rnn" else self.cnn_num_hidden
 
   def to_json(self):
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -174,9 +199,14 @@ def from_configdict(cd) -> ExperimentConfig:
   _check_keys(model, model_fields, "config.model")
   # Validate the model part now (with placeholder data facts) so mistakes fail before any data work.
   _build(ModelConfig, {**model, "vocab_size_source": 8, "vocab_size_target": 8}, "config.model")
+  data = _build(DataConfig, values.get("data", {}), "config.data")
+  tying = model.get("weight_tying_type", "none")
+  if tying.startswith("src_trg") and not data.single_vocab:
+    raise ConfigError(f"config.model.weight_tying_type='{tying}' shares the source and target "
+                      "embeddings, so it needs one vocabulary: set config.data.single_vocab=True")
   return ExperimentConfig(
       seed=_typed(values.get("seed", 13), int, "config.seed"),
-      data=_build(DataConfig, values.get("data", {}), "config.data"),
+      data=data,
       model=model,
       train=_build(TrainConfig, values.get("train", {}), "config.train"),
       decode=_build(DecodeConfig, values.get("decode", {}), "config.decode"))
@@ -223,13 +253,36 @@ def _validate(c, where):
       raise ConfigError(f"{where}.{key} {message}")
   if isinstance(c, ModelConfig):
     for key in ("num_embed_source", "num_embed_target", "rnn_num_hidden", "num_layers_encoder",
-                "num_layers_decoder", "vocab_size_source", "vocab_size_target"):
+                "num_layers_decoder", "vocab_size_source", "vocab_size_target", "cnn_num_hidden",
+                "cnn_kernel_width_encoder", "cnn_kernel_width_decoder"):
       need(getattr(c, key) > 0, key, f"must be positive, got {getattr(c, key)}")
-    need(c.rnn_num_hidden % 2 == 0, "rnn_num_hidden",
-         f"must be even with a bidirectional encoder (half per direction), got {c.rnn_num_hidden}")
+    if c.encoder_type == "rnn":
+      need(c.rnn_num_hidden % 2 == 0, "rnn_num_hidden", "must be even with the bidirectional RNN "
+           f"encoder (half per direction), got {c.rnn_num_hidden}")
+    if c.encoder_type == "cnn":
+      need(c.cnn_kernel_width_encoder % 2 == 1, "cnn_kernel_width_encoder", "must be odd (a "
+           f"centred window), got {c.cnn_kernel_width_encoder}; allowed: 1, 3, 5, ...")
+    if c.decoder_type == "cnn":
+      need(c.encoder_num_hidden == c.cnn_num_hidden, "cnn_num_hidden",
+           f"({c.cnn_num_hidden}) must equal the encoder's output size, rnn_num_hidden "
+           f"({c.encoder_num_hidden}): the CNN decoder's dot attention compares them directly")
+    need(c.rnn_first_residual_layer >= 2, "rnn_first_residual_layer",
+         f"must be >= 2 (the first layer cannot be residual), got {c.rnn_first_residual_layer}")
     need(c.rnn_attention_num_hidden >= 0, "rnn_attention_num_hidden", "must be >= 0 (0: rnn_num_hidden)")
-    for key in ("embed_dropout_source", "embed_dropout_target", "rnn_decoder_hidden_dropout"):
+    for key in ("embed_dropout_source", "embed_dropout_target", "rnn_decoder_hidden_dropout",
+                "cnn_hidden_dropout"):
       need(0.0 <= getattr(c, key) < 1.0, key, f"must be in [0, 1), got {getattr(c, key)}")
+    if c.weight_tying_type.endswith("softmax"):
+      need(c.num_embed_target == c.decoder_num_hidden, "num_embed_target",
+           f"({c.num_embed_target}) must equal the decoder's output size ({c.decoder_num_hidden}) "
+           f"with weight_tying_type='{c.weight_tying_type}'")
+    if c.weight_tying_type.startswith("src_trg"):
+      need(c.num_embed_source == c.num_embed_target, "num_embed_source",
+           f"({c.num_embed_source}) must equal num_embed_target ({c.num_embed_target}) with "
+           f"weight_tying_type='{c.weight_tying_type}'")
+      need(c.vocab_size_source == c.vocab_size_target, "vocab_size_source",
+           f"({c.vocab_size_source}) must equal vocab_size_target ({c.vocab_size_target}) with "
+           f"weight_tying_type='{c.weight_tying_type}': use one shared vocabulary")
     need(c.weight_init_scale > 0, "weight_init_scale", "must be positive")
   elif isinstance(c, DataConfig):
     for key in ("max_seq_len_source", "max_seq_len_target", "bucket_width", "batch_size"):

@@ -31,12 +31,15 @@ class Translation:
 class Decoder:
   """Jitted batched beam search for one model and its parameters (ids in, ids out)."""
 
-  def __init__(self, model_config: ModelConfig, params, decode: DecodeConfig):
+  def __init__(self, model_config: ModelConfig, params, decode: DecodeConfig,
+               compiler_options=None):
+    """compiler_options: XLA options for the search programs (tests ask for quicker compiles)."""
     self.config = model_config
     self.params = params
     self.decode_config = decode
     self.model = Seq2Seq(model_config, hoist=False)
-    self._search = jax.jit(self._search_fn, static_argnames=("beam", "max_len", "with_attention"))
+    self._search = jax.jit(self._search_fn, static_argnames=("beam", "max_len", "with_attention"),
+                           compiler_options=compiler_options)
 
   def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention):
     variables = {"params": params}

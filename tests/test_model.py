@@ -33,7 +33,7 @@ def test_shapes(params):
   src, trg = _batch()
   assert Seq2Seq(CFG).apply(params, src, trg).shape == (3, 6, 25)
   p = params["params"]
-  assert p["encoder"]["forward_rnn"]["w_hh"].shape == (8, 32)  # half the hidden units per direction
+  assert p["encoder"]["forward_rnn"]["cell_params"]["w_hh"].shape == (8, 32)  # half the hidden units per direction
   assert p["decoder"]["attention"]["w_e2h"].shape == (16, 12)
 
 

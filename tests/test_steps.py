@@ -35,7 +35,7 @@ def test_a_non_finite_loss_leaves_parameters_and_optimizer_untouched():
   state, batch = _state_and_batch()
   state, _ = jax.jit(steps.train_step)(state, batch, jax.random.PRNGKey(1))  # non-zero Adam moments
   params = jax.tree_util.tree_map(lambda x: x, state.params)
-  params["decoder"]["w_out"] = params["decoder"]["w_out"].at[0, 0].set(jnp.nan)
+  params["output"]["w_out"] = params["output"]["w_out"].at[0, 0].set(jnp.nan)
   broken = state.replace(params=params)
   new, out = jax.jit(steps.train_step)(broken, batch, jax.random.PRNGKey(2))
   assert not bool(out["finite"])

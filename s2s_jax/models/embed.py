@@ -1,6 +1,8 @@
-"""Token embeddings with dropout after the lookup (Sockeye's `Embedding`)."""
+"""Token embeddings with dropout after the lookup (Sockeye's `Embedding`), the same table shared
+with another dropout rate (source/target weight tying), and the output layer, optionally tied to
+the target embedding (logits = h E^T + b)."""
 
-from typing import Callable
+from typing import Callable, Optional
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -16,6 +18,38 @@ class Embedding(nn.Module):
     self.table = self.param("embedding", self.init, (self.vocab_size, self.features))
     self.drop = nn.Dropout(self.dropout)
 
+  def lookup(self, ids):
+    return jnp.take(self.table, ids, axis=0)
+
   def __call__(self, ids, train: bool = False):
-    x = jnp.take(self.table, ids, axis=0)
-    return self.drop(x, deterministic=not train or self.dropout == 0.0)
+    return self.drop(self.lookup(ids), deterministic=not train or self.dropout == 0.0)
+
+
+class Shared(nn.Module):
+  """Another embedding's table with its own dropout rate."""
+  embedding: Embedding
+  dropout: float = 0.0
+
+  @nn.compact
+  def __call__(self, ids, train: bool = False):
+    x = self.embedding.lookup(ids)
+    return nn.Dropout(self.dropout)(x, deterministic=not train or self.dropout == 0.0)
+
+
+class OutputLayer(nn.Module):
+  vocab_size: int
+  hidden: int
+  kernel_init: Callable
+  tied: Optional[Embedding] = None  # use this embedding's table as the weight
+
+  def setup(self):
+    if self.tied is None:
+      self.w_out = self.param("w_out", self.kernel_init, (self.hidden, self.vocab_size))
+    self.b_out = self.param("b_out", nn.initializers.zeros, (self.vocab_size,))
+
+  def __call__(self, hidden):
+    """Applied to a 2-D (positions, H) array, XLA's fastest shape for this product."""
+    lead = hidden.shape[:-1]
+    flat = hidden.reshape(-1, hidden.shape[-1])
+    logits = flat @ self.tied.table.T if self.tied is not None else flat @ self.w_out
+    return (logits + self.b_out).reshape(*lead, -1)

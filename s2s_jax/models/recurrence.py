@@ -28,13 +28,6 @@ class Taps:
     return y
 
 
-def lstm(z, c):
-  """LSTM update from pre-activations z (gate order i, f, c~, o as MXNet) and the previous cell."""
-  i, f, g, o = jnp.split(z, 4, axis=-1)
-  c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-  return jax.nn.sigmoid(o) * jnp.tanh(c), c
-
-
 def scan(step, weights, consts, carry, xs, hoist=True):
   """Runs `carry, y = step(taps, consts, carry, x)` over the leading axis of xs.
 

@@ -1,10 +1,16 @@
-"""The encoder-decoder, built from a ModelConfig."""
+"""The encoder-decoder, assembled from the registry by a ModelConfig.
+
+It owns the embeddings (shared between source and target with `src_trg` weight tying) and the
+output layer (the target embedding transposed with `..._softmax` tying), so encoders and decoders
+only turn ids into states. Every decoder offers the same three calls: `init_state(enc) -> (carry,
+memory)`, `decode_sequence(enc, trg_in, train) -> hidden`, `decode_step(carry, memory, prev_ids) ->
+(hidden, carry, attention)`.
+"""
 
 import flax.linen as nn
 
 from s2s_jax.config import ModelConfig
-from s2s_jax.models.decoder import RNNDecoder
-from s2s_jax.models.encoders import RNNEncoder
+from s2s_jax.models import embed, initializers, registry
 
 
 class Seq2Seq(nn.Module):
@@ -12,13 +18,27 @@ class Seq2Seq(nn.Module):
   hoist: bool = True  # hoisted weight gradients in the recurrences (False: plain lax.scan)
 
   def setup(self):
-    self.encoder = RNNEncoder(self.config, self.hoist)
-    self.decoder = RNNDecoder(self.config, self.hoist)
+    c = self.config
+    emb_init = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type,
+                                 "embedding")
+    self.target_embed = embed.Embedding(c.vocab_size_target, c.num_embed_target, emb_init,
+                                        c.embed_dropout_target)
+    if c.weight_tying_type.startswith("src_trg"):
+      source_embed = embed.Shared(self.target_embed, c.embed_dropout_source)
+    else:
+      source_embed = self.source_embed = embed.Embedding(
+          c.vocab_size_source, c.num_embed_source, emb_init, c.embed_dropout_source)
+    self.encoder = registry.get("encoder", c.encoder_type)(c, source_embed, self.hoist)
+    self.decoder = registry.get("decoder", c.decoder_type)(c, self.target_embed, self.hoist)
+    self.output = embed.OutputLayer(
+        c.vocab_size_target, c.decoder_num_hidden,
+        initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type, "kernel"),
+        self.target_embed if c.weight_tying_type.endswith("softmax") else None)
 
   def __call__(self, src, trg_in, train: bool = False):
     """Teacher-forced logits (batch, target, V)."""
     enc = self.encoder(src, train)
-    return self.decoder.logits(self.decoder.decode_sequence(enc, trg_in, train))
+    return self.output(self.decoder.decode_sequence(enc, trg_in, train))
 
   def encode(self, src):
     return self.encoder(src)
@@ -27,4 +47,6 @@ class Seq2Seq(nn.Module):
     return self.decoder.init_state(enc)
 
   def decode_step(self, carry, memory, prev_ids):
-    return self.decoder.decode_step(carry, memory, prev_ids)
+    """(logits (batch, V), carry, attention (batch, source)) for the previous tokens (batch,)."""
+    hidden, carry, probs = self.decoder.decode_step(carry, memory, prev_ids)
+    return self.output(hidden), carry, probs

@@ -1,0 +1,1 @@
+"""Attention flavours for the RNN decoder (spec §5.5), one module each; see base.py for the contract."""

@@ -1,0 +1,38 @@
+"""Convolutional encoder (Sockeye §5.6): embeddings plus positions, a projection to cnn_num_hidden,
+then residual blocks x = x + Block(x) with centred convolutions. Padded positions are zeroed before
+every convolution, so they never change a real position's output."""
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from s2s_jax.config import ModelConfig
+from s2s_jax.data.vocab import PAD_ID
+from s2s_jax.models import convolution, initializers
+from s2s_jax.models.encoder_output import EncoderOutput
+
+
+class CNNEncoder(nn.Module):
+  config: ModelConfig
+  embed: nn.Module
+  hoist: bool = True  # unused: no recurrence
+
+  def setup(self):
+    c = self.config
+    kernel = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type, "kernel")
+    emb = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type,
+                            "embedding")
+    self.positions = convolution.PositionalEmbedding(
+        c.cnn_positional_embedding_type, c.max_seq_len_source, c.num_embed_source, emb)
+    self.w_i2h = self.param("w_i2h", kernel, (c.num_embed_source, c.cnn_num_hidden))
+    self.blocks = [convolution.ConvBlock(c.cnn_num_hidden, c.cnn_kernel_width_encoder,
+                                         c.cnn_activation_type, False, kernel)
+                   for _ in range(c.num_layers_encoder)]
+
+  def __call__(self, src, train: bool = False) -> EncoderOutput:
+    mask = src != PAD_ID
+    keep = mask[:, :, None].astype(jnp.float32)
+    e = self.positions(self.embed(src, train), jnp.arange(src.shape[1])[None, :])
+    x = e @ self.w_i2h
+    for block in self.blocks:
+      x = x + block(x * keep)
+    return EncoderOutput(x * keep, mask, mask.sum(axis=1))
