@@ -10,7 +10,7 @@ import pytest
 from s2s_jax import beam_search as beam_search_lib
 from s2s_jax.beam_search import beam_search, length_penalty
 from s2s_jax.config import DecodeConfig, ModelConfig
-from s2s_jax.data.vocab import EOS_ID
+from s2s_jax.data.vocab import EOS_ID, PAD_ID
 from s2s_jax.inference import Decoder
 from s2s_jax.models.seq2seq import Seq2Seq
 
