@@ -6,15 +6,19 @@ import sys
 
 import pytest
 
-from configs import common, lstm_attn, tiny
+from configs import cnn, common, gnmt_residual, gru_attn, lstm_attn, mixed, sockeye_system, tiny
 from s2s_jax import config as config_lib
 from s2s_jax.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("module,arg", [(lstm_attn, None), (lstm_attn, "data=multi30k"),
-                                        (tiny, None)])
+@pytest.mark.parametrize("module,arg", [
+    (lstm_attn, None), (lstm_attn, "data=multi30k"), (lstm_attn, "data=multi30k,peers=true"),
+    (gru_attn, None), (gru_attn, "data=multi30k"), (cnn, None), (cnn, "data=multi30k"),
+    (gnmt_residual, None), (gnmt_residual, "data=multi30k"), (mixed, None),
+    (mixed, "pair=rnn-cnn,data=multi30k"), (sockeye_system, "task=sort,family=cnn"),
+    (sockeye_system, "task=copy,family=gru"), (tiny, None)])
 def test_every_config_converts(module, arg):
   cfg = config_lib.from_configdict(module.get_config(arg))
   model = cfg.model_config(vocab_size_source=10, vocab_size_target=12)
@@ -47,6 +51,62 @@ def _converted(section, key, value):
 def test_invalid_values_fail_at_config_time(section, key, value, match):
   with pytest.raises(ConfigError, match=match):
     _converted(section, key, value)
+
+
+@pytest.mark.parametrize("values,match", [
+    (dict(encoder_type="transformer"),
+     "encoder_type='transformer' is not allowed; choose one of: rnn, cnn"),
+    (dict(decoder_type="tcn"), "decoder_type='tcn' is not allowed; choose one of: rnn, cnn"),
+    (dict(rnn_cell_type="lnlstm"), "rnn_cell_type='lnlstm' is not allowed; choose one of: lstm, gru"),
+    (dict(rnn_attention_type="mhdot"), "choose one of: mlp, dot, dot_scaled, bilinear, fixed, "
+     "location, coverage"),
+    (dict(cnn_activation_type="gelu"), "choose one of: glu, relu, softrelu, sigmoid, tanh"),
+    (dict(encoder_type="cnn", cnn_kernel_width_encoder=4),
+     r"cnn_kernel_width_encoder must be odd \(a centred window\), got 4; allowed: 1, 3, 5"),
+    (dict(rnn_num_hidden=15), "rnn_num_hidden must be even with the bidirectional RNN encoder"),
+    (dict(decoder_type="cnn", rnn_num_hidden=16, cnn_num_hidden=32),
+     r"cnn_num_hidden \(32\) must equal the encoder's output size, rnn_num_hidden \(16\)"),
+    (dict(weight_tying_type="trg_softmax", num_embed_target=8, rnn_num_hidden=16),
+     r"num_embed_target \(8\) must equal the decoder's output size \(16\)"),
+    (dict(weight_tying_type="src_trg", num_embed_source=8, num_embed_target=16),
+     r"num_embed_source \(8\) must equal num_embed_target \(16\)"),
+    (dict(weight_tying_type="src_trg"), "needs one vocabulary: set config.data.single_vocab=True"),
+    (dict(rnn_first_residual_layer=1), "rnn_first_residual_layer must be >= 2"),
+    (dict(weight_tying_type="all"), "choose one of: none, trg_softmax, src_trg, src_trg_softmax"),
+])
+def test_invalid_architectures_fail_at_config_time(values, match):
+  cd = tiny.get_config()
+  cd.model.update(values)
+  with pytest.raises(ConfigError, match=match):
+    config_lib.from_configdict(cd)
+
+
+def test_an_odd_rnn_size_is_fine_without_the_bidirectional_encoder():
+  cd = tiny.get_config()
+  cd.model.update(encoder_type="cnn", rnn_num_hidden=15, cnn_num_hidden=16)
+  assert config_lib.from_configdict(cd).model["rnn_num_hidden"] == 15
+
+
+def test_shared_vocabulary_sizes_are_checked_when_the_model_is_built():
+  cd = tiny.get_config()
+  cd.model.weight_tying_type = "src_trg"
+  cd.data.single_vocab = True
+  cfg = config_lib.from_configdict(cd)
+  with pytest.raises(ConfigError, match=r"vocab_size_source \(10\) must equal vocab_size_target"):
+    cfg.model_config(vocab_size_source=10, vocab_size_target=12)
+
+
+def test_the_registry_is_where_the_allowed_names_come_from():
+  from s2s_jax.models import registry
+  for kind, key in (("encoder", "encoder_type"), ("decoder", "decoder_type"),
+                    ("cell", "rnn_cell_type"), ("attention", "rnn_attention_type")):
+    assert config_lib.CHOICES[key] == registry.names(kind)
+    for name in registry.names(kind):
+      assert registry.get(kind, name).__name__  # every entry imports
+  from s2s_jax.models import convolution
+  assert tuple(convolution.ACTIVATIONS) == config_lib.CHOICES["cnn_activation_type"]
+  with pytest.raises(KeyError, match="unknown attention 'x'; known: mlp, dot"):
+    registry.get("attention", "x")
 
 
 def test_model_config_json_rejects_garbage():
