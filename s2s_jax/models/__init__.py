@@ -1,1 +1,1 @@
-"""Flax modules of the encoder-decoder: embeddings, encoders, attention, decoder, Seq2Seq."""
+"""Flax modules of the encoder-decoder, assembled by seq2seq.py from the parts in registry.py."""
