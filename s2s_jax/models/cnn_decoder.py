@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from s2s_jax.config import ModelConfig
-from s2s_jax.models import convolution, initializers
+from s2s_jax.models import convolution
 from s2s_jax.models.attention import base
 from s2s_jax.models.encoder_output import EncoderOutput
 
@@ -37,15 +37,8 @@ class CNNDecoder(nn.Module):
 
   def setup(self):
     c = self.config
-    kernel = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type, "kernel")
-    emb = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type,
-                            "embedding")
-    self.positions = convolution.PositionalEmbedding(
-        c.cnn_positional_embedding_type, c.max_seq_len_target, c.num_embed_target, emb)
-    self.w_i2h = self.param("w_i2h", kernel, (c.num_embed_target, c.cnn_num_hidden))
-    self.blocks = [convolution.ConvBlock(c.cnn_num_hidden, c.cnn_kernel_width_decoder,
-                                         c.cnn_activation_type, True, kernel)
-                   for _ in range(c.num_layers_decoder)]
+    convolution.setup_stack(self, c, c.max_seq_len_target, c.num_embed_target,
+                            c.cnn_kernel_width_decoder, c.num_layers_decoder, causal=True)
     self.drop = nn.Dropout(c.cnn_hidden_dropout)
 
   def init_state(self, enc: EncoderOutput):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from s2s_jax.config import ModelConfig
 from s2s_jax.data.vocab import PAD_ID
-from s2s_jax.models import convolution, initializers
+from s2s_jax.models import convolution
 from s2s_jax.models.encoder_output import EncoderOutput
 
 
@@ -18,15 +18,8 @@ class CNNEncoder(nn.Module):
 
   def setup(self):
     c = self.config
-    kernel = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type, "kernel")
-    emb = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type,
-                            "embedding")
-    self.positions = convolution.PositionalEmbedding(
-        c.cnn_positional_embedding_type, c.max_seq_len_source, c.num_embed_source, emb)
-    self.w_i2h = self.param("w_i2h", kernel, (c.num_embed_source, c.cnn_num_hidden))
-    self.blocks = [convolution.ConvBlock(c.cnn_num_hidden, c.cnn_kernel_width_encoder,
-                                         c.cnn_activation_type, False, kernel)
-                   for _ in range(c.num_layers_encoder)]
+    convolution.setup_stack(self, c, c.max_seq_len_source, c.num_embed_source,
+                            c.cnn_kernel_width_encoder, c.num_layers_encoder, causal=False)
 
   def __call__(self, src, train: bool = False) -> EncoderOutput:
     mask = src != PAD_ID

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from s2s_jax.models import initializers
+
 ACTIVATIONS = {
     "glu": lambda y: (lambda a, b: a * jax.nn.sigmoid(b))(*jnp.split(y, 2, axis=-1)),
     "relu": jax.nn.relu,
@@ -79,3 +81,15 @@ class PositionalEmbedding(nn.Module):
   def __call__(self, x, positions):
     """x: (..., dim); positions: int array broadcastable to x's leading shape."""
     return x + jnp.take(self.table, jnp.minimum(positions, self.max_len - 1), axis=0)
+
+
+def setup_stack(module, c, max_len: int, num_embed: int, kernel_width: int, num_layers: int,
+                causal: bool):
+  """Called from a CNN encoder's or decoder's setup: positions, the embedding-to-hidden projection
+  (no bias) and the blocks, as attributes `positions`, `w_i2h` and `blocks` of `module`."""
+  kernel = initializers.for_config(c, "kernel")
+  module.positions = PositionalEmbedding(c.cnn_positional_embedding_type, max_len, num_embed,
+                                         initializers.for_config(c, "embedding"))
+  module.w_i2h = module.param("w_i2h", kernel, (num_embed, c.cnn_num_hidden))
+  module.blocks = [ConvBlock(c.cnn_num_hidden, kernel_width, c.cnn_activation_type, causal, kernel)
+                   for _ in range(num_layers)]

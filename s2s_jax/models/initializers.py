@@ -24,3 +24,8 @@ def make(init_type: str, scale: float, xavier_factor: str, layout: str):
     bound = (scale / factor) ** 0.5
     return jax.random.uniform(key, shape, dtype, -bound, bound)
   return xavier
+
+
+def for_config(c, layout: str):
+  """`make` with a ModelConfig's weight_init_type, weight_init_scale and xavier_factor_type."""
+  return make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type, layout)

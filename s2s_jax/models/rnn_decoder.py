@@ -73,8 +73,7 @@ class RNNDecoder(nn.Module):
 
   def setup(self):
     c = self.config
-    init = functools.partial(initializers.make, c.weight_init_type, c.weight_init_scale,
-                             c.xavier_factor_type)
+    init = functools.partial(initializers.for_config, c)
     kernel, zeros = init("kernel"), nn.initializers.zeros
     h, enc, emb = c.rnn_num_hidden, c.encoder_num_hidden, c.num_embed_target
     self.cell = registry.get("cell", c.rnn_cell_type)

@@ -63,7 +63,7 @@ class RNNEncoder(nn.Module):
 
   def setup(self):
     c = self.config
-    kernel = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type, "kernel")
+    kernel = initializers.for_config(c, "kernel")
     cell = registry.get("cell", c.rnn_cell_type)
     half = c.rnn_num_hidden // 2
     layer = functools.partial(RNNLayer, cell, kernel_init=kernel, layer_norm=c.layer_normalization,

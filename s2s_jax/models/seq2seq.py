@@ -19,8 +19,7 @@ class Seq2Seq(nn.Module):
 
   def setup(self):
     c = self.config
-    emb_init = initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type,
-                                 "embedding")
+    emb_init = initializers.for_config(c, "embedding")
     self.target_embed = embed.Embedding(c.vocab_size_target, c.num_embed_target, emb_init,
                                         c.embed_dropout_target)
     if c.weight_tying_type.startswith("src_trg"):
@@ -32,7 +31,7 @@ class Seq2Seq(nn.Module):
     self.decoder = registry.get("decoder", c.decoder_type)(c, self.target_embed, self.hoist)
     self.output = embed.OutputLayer(
         c.vocab_size_target, c.decoder_num_hidden,
-        initializers.make(c.weight_init_type, c.weight_init_scale, c.xavier_factor_type, "kernel"),
+        initializers.for_config(c, "kernel"),
         self.target_embed if c.weight_tying_type.endswith("softmax") else None)
 
   def __call__(self, src, trg_in, train: bool = False):
