@@ -5,6 +5,7 @@ r"""Entry point: train a model or translate with one.
   python launch.py --config=configs/lstm_attn.py --config.model.rnn_num_hidden=256
   python launch.py --mode=translate --workdir=runs/lstm_attn \
       --input=test.en --output=hyp.de [--reference=test.de] [--beam_size=5]
+  python launch.py --sagemaker [--sagemaker_root=/opt/ml]       # a SageMaker training job
 
 The workdir defaults to runs/<config name>[_<variant>]; a run restarted with the same command
 resumes from its latest checkpoint. Errors in the data or the config end with one line, `error: ...`.
@@ -48,6 +49,11 @@ _INPUT = flags.DEFINE_string("input", None, "translate: file of tokenized senten
 _OUTPUT = flags.DEFINE_string("output", "-", "translate: output file (- for stdout).")
 _REFERENCE = flags.DEFINE_string("reference", None, "translate: reference file; prints BLEU.")
 _BEAM = flags.DEFINE_integer("beam_size", None, "translate: beam size (1 = greedy); default from config.")
+_SAGEMAKER = flags.DEFINE_bool(
+    "sagemaker", False, "Train as SageMaker's built-in seq2seq: hyperparameters.json and channels "
+    "under --sagemaker_root, model exported to <root>/model, failures to <root>/output/failure.")
+_SAGEMAKER_ROOT = flags.DEFINE_string(
+    "sagemaker_root", None, "--sagemaker: the container root (default $S2S_SAGEMAKER_ROOT or /opt/ml).")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", "best",
                                   "translate: 'best', 'latest' or the step of a kept checkpoint.")
 
@@ -86,6 +92,9 @@ def main(argv):
   # Compiled steps are cached on disk, so a rerun or a resumed run starts in seconds.
   jax.config.update("jax_compilation_cache_dir", os.environ.get(
       "S2S_JAX_CACHE", os.path.expanduser("~/.cache/s2s_jax/xla")))
+  if _SAGEMAKER.value:
+    from s2s_jax.sagemaker import training
+    sys.exit(training.main(_SAGEMAKER_ROOT.value))
   from s2s_jax.errors import UserError  # imported late: absl parses the flags first
   try:
     run()

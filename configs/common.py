@@ -84,12 +84,21 @@ def base():
   c.model.xavier_factor_type = "in"
 
   c.train = ml_collections.ConfigDict()
-  c.train.optimizer_type = "adam"
+  c.train.optimizer_type = "adam"  # adam, sgd, rmsprop (MXNet's defaults for each)
+  c.train.momentum = 0.0  # sgd only
   c.train.learning_rate = 1e-3
+  # plateau_reduce (x plateau_reduce_lr_factor after plateau_reduce_lr_threshold checkpoints
+  # without improvement), fixed_rate_inv_t or fixed_rate_inv_sqrt_t (halved after
+  # fixed_rate_lr_half_life checkpoints); learning_rate_warmup updates of linear warm-up on top.
+  c.train.lr_scheduler_type = "plateau_reduce"
+  c.train.fixed_rate_lr_half_life = 10
+  c.train.learning_rate_warmup = 0
   c.train.clip_gradient = -1.0  # element-wise value clipping (MXNet's meaning); < 0 disables
   c.train.clip_gradient_norm = 5.0  # global-norm clipping, as OpenNMT-py; < 0 disables
   c.train.weight_decay = 0.0
+  c.train.loss_type = "cross-entropy"  # the only one, as SageMaker
   c.train.label_smoothing = 0.0
+  c.train.training_metric = "perplexity"  # logged on training batches: perplexity or accuracy
   c.train.optimized_metric = "perplexity"  # 'perplexity', 'accuracy' or 'bleu'
   c.train.checkpoint_frequency_num_batches = 1000
   c.train.checkpoint_threshold = 3  # early stop after this many checkpoints without improvement
@@ -102,6 +111,7 @@ def base():
   c.train.log_every = 50
   c.train.keep_last_checkpoints = 2
   c.train.num_examples = 5  # example translations printed at the end
+  c.train.max_nonfinite_in_a_row = 10  # updates with a non-finite loss (skipped) that stop the run
 
   c.decode = ml_collections.ConfigDict()
   c.decode.beam_size = 5

@@ -28,6 +28,9 @@ CHOICES = {
     "batch_type": ("sentence", "word"),
     "optimizer_type": ("adam", "sgd", "rmsprop"),
     "optimized_metric": ("perplexity", "accuracy", "bleu"),
+    "training_metric": ("perplexity", "accuracy"),
+    "loss_type": ("cross-entropy",),
+    "lr_scheduler_type": ("plateau_reduce", "fixed_rate_inv_t", "fixed_rate_inv_sqrt_t"),
 }
 
 
@@ -145,11 +148,17 @@ class DataConfig:
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
   optimizer_type: str = "adam"
+  momentum: float = 0.0  # sgd only
   learning_rate: float = 1e-3
+  lr_scheduler_type: str = "plateau_reduce"
+  fixed_rate_lr_half_life: int = 10  # in checkpoints, for the fixed_rate_* schedulers
+  learning_rate_warmup: int = 0  # updates of linear warm-up (beyond SageMaker)
   clip_gradient: float = -1.0
   clip_gradient_norm: float = 5.0
   weight_decay: float = 0.0
+  loss_type: str = "cross-entropy"
   label_smoothing: float = 0.0
+  training_metric: str = "perplexity"
   optimized_metric: str = "perplexity"
   checkpoint_frequency_num_batches: int = 1000
   checkpoint_threshold: int = 3
@@ -162,6 +171,7 @@ class TrainConfig:
   log_every: int = 50
   keep_last_checkpoints: int = 2
   num_examples: int = 5
+  max_nonfinite_in_a_row: int = 10  # updates with a non-finite loss in a row that stop the run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,6 +299,19 @@ def _validate(c, where):
       need(getattr(c, key) > 0, key, f"must be positive, got {getattr(c, key)}")
   elif isinstance(c, TrainConfig):
     need(c.learning_rate > 0, "learning_rate", "must be positive")
+    need(0.0 <= c.momentum < 1.0, "momentum", f"must be in [0, 1), got {c.momentum}")
+    need(c.momentum == 0.0 or c.optimizer_type == "sgd", "momentum",
+         f"applies only to optimizer_type='sgd', not '{c.optimizer_type}'; leave it unset")
+    need(c.fixed_rate_lr_half_life > 0, "fixed_rate_lr_half_life", "must be positive")
+    need(c.learning_rate_warmup >= 0, "learning_rate_warmup", "must be >= 0")
+    need(c.weight_decay >= 0, "weight_decay", "must be >= 0")
+    need(0.0 < c.plateau_reduce_lr_factor, "plateau_reduce_lr_factor",
+         "must be positive (>= 1 turns the plateau scheduler off)")
+    need(c.plateau_reduce_lr_threshold > 0, "plateau_reduce_lr_threshold", "must be positive")
+    need(c.checkpoint_threshold > 0, "checkpoint_threshold", "must be positive")
+    need(c.max_num_epochs >= 0, "max_num_epochs", "must be >= 0 (0: no limit)")
+    need(c.min_num_epochs >= 0, "min_num_epochs", "must be >= 0")
+    need(c.max_nonfinite_in_a_row > 0, "max_nonfinite_in_a_row", "must be positive")
     need(c.checkpoint_frequency_num_batches > 0, "checkpoint_frequency_num_batches", "must be positive")
     need(0.0 <= c.label_smoothing < 1.0, "label_smoothing", "must be in [0, 1)")
   elif isinstance(c, DecodeConfig):

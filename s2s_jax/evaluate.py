@@ -21,8 +21,9 @@ def perplexity_accuracy(eval_fn, params, pairs, buckets, rows, mesh) -> dict:
 
 
 def bleu_sample_indices(num_pairs: int, sample_size: int, seed: int = 42):
-  """Sockeye's fixed sample: random.Random(42).sample; sample_size < 0 (or too large) means all."""
-  if sample_size < 0 or sample_size >= num_pairs:
+  """Sockeye's fixed sample: random.Random(42).sample; sample_size <= 0 (or too large) means all
+  (0 reaches here only with optimized_metric='bleu', which Sockeye then scores on all pairs)."""
+  if sample_size <= 0 or sample_size >= num_pairs:
     return list(range(num_pairs))
   return sorted(random.Random(seed).sample(range(num_pairs), sample_size))
 

@@ -25,9 +25,13 @@ def perplexity(nll_sum, tokens) -> float:
 class MetricWriter:
   """Writes metrics of one step to the log, `metrics.jsonl` and TensorBoard (workdir/tensorboard)."""
 
-  def __init__(self, workdir: str, tensorboard: bool = True):
+  def __init__(self, workdir: str, tensorboard: bool = True, after_step: int | None = None):
+    """after_step: drop lines of later steps first (a resumed run writes them again)."""
     os.makedirs(workdir, exist_ok=True)
-    self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", encoding="utf-8")
+    path = os.path.join(workdir, "metrics.jsonl")
+    if after_step is not None and os.path.exists(path):
+      _keep_until(path, after_step)
+    self._jsonl = open(path, "a", encoding="utf-8")
     self._tb = None
     if tensorboard:
       import tensorflow as tf  # already loaded by the input pipeline
@@ -50,6 +54,20 @@ class MetricWriter:
     self._jsonl.close()
     if self._tb is not None:
       self._tb.close()
+
+
+def _keep_until(path, step):
+  kept = []
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      try:
+        if json.loads(line)["step"] <= step:
+          kept.append(line)
+      except (ValueError, KeyError, TypeError):
+        pass  # a line cut short by a crash
+  with open(path + ".tmp", "w", encoding="utf-8") as f:
+    f.writelines(kept)
+  os.replace(path + ".tmp", path)
 
 
 def _fmt(value):

@@ -1,9 +1,28 @@
-"""The optax optimizer from a TrainConfig. The learning rate is a hyperparameter in the optimizer
-state, so the plateau scheduler can lower it between steps without a recompile."""
+"""The optax optimizer from a TrainConfig, with MXNet's meanings (spec §5.8).
 
+The base learning rate is a hyperparameter in the optimizer state, so the plateau scheduler can lower
+it between steps without a recompile. The fixed-rate schedules and the warm-up are a factor of the
+number of applied updates, counted in the optimizer state, so a resumed run continues them exactly.
+"""
+
+import jax.numpy as jnp
 import optax
 
 from s2s_jax.config import TrainConfig
+
+
+def schedule_factor(cfg: TrainConfig, updates):
+  """Multiplier of the base learning rate after `updates` applied updates."""
+  t = jnp.asarray(updates, jnp.float32)
+  period = float(cfg.fixed_rate_lr_half_life * cfg.checkpoint_frequency_num_batches)
+  factor = jnp.ones_like(t)
+  if cfg.lr_scheduler_type == "fixed_rate_inv_t":  # lr / (1 + t / (H C)): halved at t = H C
+    factor = 1.0 / (1.0 + t / period)
+  elif cfg.lr_scheduler_type == "fixed_rate_inv_sqrt_t":  # lr / sqrt(1 + 3 t / (H C))
+    factor = 1.0 / jnp.sqrt(1.0 + 3.0 * t / period)
+  if cfg.learning_rate_warmup > 0:
+    factor = factor * jnp.minimum(1.0, (t + 1.0) / cfg.learning_rate_warmup)
+  return factor
 
 
 def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
@@ -15,11 +34,14 @@ def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
       parts.append(optax.clip_by_global_norm(cfg.clip_gradient_norm))
     if cfg.weight_decay > 0:  # MXNet's wd: L2 added to the gradient
       parts.append(optax.add_decayed_weights(cfg.weight_decay))
-    if cfg.optimizer_type == "adam":
+    if cfg.optimizer_type == "adam":  # MXNet's defaults: beta1 0.9, beta2 0.999, eps 1e-8
       parts.append(optax.scale_by_adam(eps=1e-8))
-    elif cfg.optimizer_type == "rmsprop":
+    elif cfg.optimizer_type == "rmsprop":  # MXNet's gamma1 0.9, eps 1e-8, not centred
       parts.append(optax.scale_by_rms(decay=0.9, eps=1e-8))
-    parts.append(optax.scale_by_learning_rate(learning_rate))  # sgd: nothing before this
+    elif cfg.momentum > 0:  # sgd with MXNet's heavy-ball momentum
+      parts.append(optax.trace(decay=cfg.momentum))
+    parts.append(optax.scale_by_schedule(lambda count: schedule_factor(cfg, count)))
+    parts.append(optax.scale_by_learning_rate(learning_rate))
     return optax.chain(*parts)
   return optax.inject_hyperparams(make)(learning_rate=cfg.learning_rate)
 
@@ -29,5 +51,13 @@ def set_learning_rate(opt_state, value):
   return opt_state
 
 
-def learning_rate(opt_state) -> float:
+def base_learning_rate(opt_state) -> float:
+  """The learning rate before the schedule: what the plateau scheduler lowers."""
   return float(opt_state.hyperparams["learning_rate"])
+
+
+def learning_rate(opt_state, cfg: TrainConfig) -> float:
+  """The learning rate the next update uses: base x schedule factor."""
+  counts = [s.count for s in opt_state.inner_state
+            if isinstance(s, optax.ScaleByScheduleState)]
+  return base_learning_rate(opt_state) * float(schedule_factor(cfg, counts[0]))

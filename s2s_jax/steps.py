@@ -23,16 +23,20 @@ def init_state(model, tx, rng, example_batch) -> TrainState:
   return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params), model.apply, tx)
 
 
-def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0):
+def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
+               accuracy: bool = False):
+  """accuracy: also count correct argmax predictions (an extra pass over the logits)."""
   rng = jax.random.fold_in(rng, state.step)
 
   def loss_fn(params):
     logits = state.apply_fn({"params": params}, batch["src"], batch["trg_in"], train=True,
                             rngs={"dropout": rng})
     loss, nll, count = losses.cross_entropy(logits, batch["trg_out"], label_smoothing)
-    return loss / jnp.maximum(count, 1.0), (nll, count)
+    correct = (losses.correct_count(jax.lax.stop_gradient(logits), batch["trg_out"])
+               if accuracy else jnp.zeros(()))
+    return loss / jnp.maximum(count, 1.0), (nll, count, correct)
 
-  grads, (nll, count) = jax.grad(loss_fn, has_aux=True)(state.params)
+  grads, (nll, count, correct) = jax.grad(loss_fn, has_aux=True)(state.params)
   finite = jnp.isfinite(nll)
 
   def update(operands):
@@ -44,7 +48,7 @@ def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0):
   params, opt_state = jax.lax.cond(finite, update, lambda o: (o[1], o[2]),
                                    (grads, state.params, state.opt_state))
   new = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
-  return new, {"nll": nll, "tokens": count, "finite": finite}
+  return new, {"nll": nll, "tokens": count, "correct": correct, "finite": finite}
 
 
 def eval_step(params, batch, apply_fn):

@@ -9,7 +9,9 @@ improvement (not before `min_num_epochs`). A restarted run resumes from the late
 import dataclasses
 import functools
 import logging
+import signal
 import sys
+import threading
 import time
 
 import jax
@@ -25,7 +27,6 @@ from s2s_jax.inference import Decoder
 from s2s_jax.models.seq2seq import Seq2Seq
 
 log = logging.getLogger("s2s_jax")
-MAX_NONFINITE_IN_A_ROW = 10
 
 
 @dataclasses.dataclass
@@ -63,7 +64,8 @@ def build(cfg: ExperimentConfig, workdir: str, devices=None) -> Setup:
                                   cfg.seed, jax.process_index(), jax.process_count())
   model = Seq2Seq(model_config)
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
-  train_step = jax.jit(functools.partial(steps.train_step, label_smoothing=cfg.train.label_smoothing),
+  train_step = jax.jit(functools.partial(steps.train_step, label_smoothing=cfg.train.label_smoothing,
+                                         accuracy=cfg.train.training_metric == "accuracy"),
                        in_shardings=(repl, data, repl), out_shardings=(repl, repl), donate_argnums=0)
   eval_step = jax.jit(functools.partial(steps.eval_step, apply_fn=model.apply),
                       in_shardings=(repl, data), out_shardings=repl)
@@ -92,6 +94,23 @@ class Progress:
   def improved(self, value, metric):
     return self.best is None or (value < self.best if metric == "perplexity" else value > self.best)
 
+  def record(self, value, t) -> tuple[bool, bool]:
+    """Books a checkpoint's validation value: (is it the best so far, lower the learning rate now).
+
+    As Sockeye: improvement is strict; the plateau scheduler counts its own checkpoints without
+    improvement and lowers the rate after plateau_reduce_lr_threshold of them (factor >= 1: off).
+    """
+    if self.improved(value, t.optimized_metric):
+      self.best, self.best_step, self.not_improved, self.lr_not_improved = value, self.step, 0, 0
+      return True, False
+    self.not_improved += 1
+    self.lr_not_improved += 1
+    if (t.lr_scheduler_type == "plateau_reduce" and t.plateau_reduce_lr_factor < 1.0
+        and self.lr_not_improved >= t.plateau_reduce_lr_threshold):
+      self.lr_not_improved = 0
+      return False, True
+    return False, False
+
   def stop_reason(self, t) -> str | None:
     """Why training is over, from the saved state alone (so a finished run stays finished)."""
     if self.not_improved >= t.checkpoint_threshold and self.epoch >= t.min_num_epochs:
@@ -104,6 +123,11 @@ class Progress:
 
 
 def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
+  """Trains (or resumes) in workdir; returns a summary with the stop reason and the best step.
+
+  SIGTERM (what SageMaker sends on stop) or Ctrl-C saves a checkpoint of the current step and
+  returns; the same command resumes from it.
+  """
   s = build(cfg, workdir, devices)
   t = cfg.train
   checkpoint.write_model_files(workdir, s.model_config, s.corpus.src_vocab, s.corpus.trg_vocab)
@@ -125,7 +149,8 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
            "%s to %s; %d batches per epoch", f"{n_params:,}", len(s.corpus.train),
            len(s.corpus.validation), s.mesh.size, len(shapes), shapes[0], shapes[-1],
            s.batches.batches_per_epoch)
-  writer = metrics.MetricWriter(workdir)
+  # Lines written after the checkpoint we resume from are written again by this run.
+  writer = metrics.MetricWriter(workdir, after_step=progress.step)
   decoder = Decoder(s.model_config, state.params, cfg.decode)
   trg_words = vocab_lib.inverse(s.corpus.trg_vocab)
   bleu_indices = evaluate.bleu_sample_indices(len(s.corpus.validation), t.bleu_sample_size)
@@ -135,9 +160,8 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
       t.max_num_epochs * s.batches.batches_per_epoch if t.max_num_epochs > 0 else None)
   bar = tqdm.tqdm(total=total, initial=progress.step, unit="batch", dynamic_ncols=True,
                   disable=not sys.stderr.isatty())
-  window = []  # (device metrics, host token count) since the last log line
-  window_start, stop_reason, nonfinite_run = time.time(), progress.stop_reason(t), 0
-
+  window = Window(time.time())
+  stop_reason = progress.stop_reason(t)
   last_saved_step = progress.step
 
   def checkpoint_now():
@@ -148,52 +172,45 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
     if t.optimized_metric == "bleu" or t.bleu_sample_size != 0:
       score, _, _ = evaluate.bleu(decoder, state.params, s.corpus.validation, bleu_indices, trg_words)
       out["validation:bleu"] = score / 100.0  # Sockeye and SageMaker report BLEU in [0, 1]
-    value = out[f"validation:{t.optimized_metric}"]
-    is_best = progress.improved(value, t.optimized_metric)
-    if is_best:
-      progress.best, progress.best_step, progress.not_improved, progress.lr_not_improved = (
-          value, progress.step, 0, 0)
-    else:
-      progress.not_improved += 1
-      progress.lr_not_improved += 1
-      if (progress.lr_not_improved >= t.plateau_reduce_lr_threshold
-          and t.plateau_reduce_lr_factor < 1.0):
-        lr = optim.learning_rate(state.opt_state) * t.plateau_reduce_lr_factor
-        state = state.replace(opt_state=optim.set_learning_rate(
-            state.opt_state, sharding.put_replicated(jnp.asarray(lr, jnp.float32), s.mesh)))
-        progress.lr_not_improved = 0
-        log.info("learning rate reduced to %.3g", lr)
-    out["learning_rate"] = optim.learning_rate(state.opt_state)
+    is_best, lower_lr = progress.record(out[f"validation:{t.optimized_metric}"], t)
+    if lower_lr:
+      lr = optim.base_learning_rate(state.opt_state) * t.plateau_reduce_lr_factor
+      state = state.replace(opt_state=optim.set_learning_rate(
+          state.opt_state, sharding.put_replicated(jnp.asarray(lr, jnp.float32), s.mesh)))
+      log.info("learning rate reduced to %.3g", lr)
+    out["learning_rate"] = optim.learning_rate(state.opt_state, t)
     writer.write(progress.step, out)
-    ckpts.save(progress.step, state.params, state.opt_state,
-               {"progress": dataclasses.asdict(progress), "metrics": out,
-                "model_config": dataclasses.asdict(s.model_config)}, is_best)
+    ckpts.save(progress.step, state.params, state.opt_state, _meta(progress, out, s), is_best)
     last_saved_step = progress.step
 
   try:
-    while stop_reason is None:
-      for batch in s.batches.epoch(progress.epoch, progress.batch_in_epoch):
-        state, out = s.train_step(state, sharding.put_batch(batch, s.mesh), rng)
-        window.append((out, int((batch["trg_out"] != vocab_lib.PAD_ID).sum())))
-        progress.step += 1
-        progress.batch_in_epoch += 1
-        bar.update(1)
-        if progress.step % t.log_every == 0 or progress.step % t.checkpoint_frequency_num_batches == 0:
-          nonfinite_run = _log_window(window, writer, progress, window_start, total, bar, nonfinite_run)
-          window, window_start = [], time.time()
-        if progress.step % t.checkpoint_frequency_num_batches == 0:
-          checkpoint_now()
-        stop_reason = progress.stop_reason(t)
-        if stop_reason:
-          break
-      else:
-        progress.epoch += 1
-        progress.batch_in_epoch = 0
-        stop_reason = progress.stop_reason(t)
-    if window:
-      _log_window(window, writer, progress, window_start, total, bar, nonfinite_run)
-    if progress.step != last_saved_step:
-      checkpoint_now()  # the updates since the last checkpoint are not lost
+    with StopSignals() as signals:
+      while stop_reason is None:
+        for batch in s.batches.epoch(progress.epoch, progress.batch_in_epoch):
+          state, out = s.train_step(state, sharding.put_batch(batch, s.mesh), rng)
+          window.add(out, int((batch["trg_out"] != vocab_lib.PAD_ID).sum()))
+          progress.step += 1
+          progress.batch_in_epoch += 1
+          bar.update(1)
+          if progress.step % t.log_every == 0 or progress.step % t.checkpoint_frequency_num_batches == 0:
+            window = window.flush(writer, progress, total, bar, t)
+          if progress.step % t.checkpoint_frequency_num_batches == 0:
+            checkpoint_now()
+          stop_reason = signals.received or progress.stop_reason(t)
+          if stop_reason:
+            break
+        else:
+          progress.epoch += 1
+          progress.batch_in_epoch = 0
+          stop_reason = signals.received or progress.stop_reason(t)
+      window.flush(writer, progress, total, bar, t)
+      if progress.step != last_saved_step:
+        if signals.received:  # no evaluation: the process may have seconds left
+          ckpts.save(progress.step, state.params, state.opt_state, _meta(progress, {}, s), False)
+          log.info("%s: saved a checkpoint at step %d; rerun the same command to resume",
+                   signals.received, progress.step)
+        else:
+          checkpoint_now()  # the updates since the last checkpoint are not lost
   finally:
     bar.close()
     ckpts.close()
@@ -201,32 +218,79 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   log.info("stopped: %s. Best validation %s %s at step %d", stop_reason, t.optimized_metric,
            "none" if progress.best is None else f"{progress.best:.4f}", progress.best_step)
   return {"stop_reason": stop_reason, "best": progress.best, "best_step": progress.best_step,
-          "steps": progress.step, "corpus": s.corpus}
+          "steps": progress.step, "corpus": s.corpus, "interrupted": bool(signals.received)}
 
 
-def _log_window(window, writer, progress, start, total, bar, nonfinite_run):
-  """Writes train metrics of the steps since the last log line; returns the non-finite streak."""
-  outs = jax.device_get([w[0] for w in window])
-  for out in outs:
-    nonfinite_run = 0 if out["finite"] else nonfinite_run + 1
-    if nonfinite_run >= MAX_NONFINITE_IN_A_ROW:
-      raise UserError(f"the loss was not finite for {nonfinite_run} updates in a row at step "
-                      f"{progress.step}; lower train.learning_rate or enable clipping")
-  finite = [o for o in outs if o["finite"]]
-  nll = sum(float(o["nll"]) for o in finite)
-  tokens = sum(float(o["tokens"]) for o in finite)
-  elapsed = max(time.time() - start, 1e-9)
-  speed = sum(w[1] for w in window) / elapsed
-  line = {"train:perplexity": metrics.perplexity(nll, tokens), "train:tokens_per_sec": speed,
-          "train:skipped_nonfinite": len(outs) - len(finite), "epoch": progress.epoch}
-  eta = ""
-  if total:
-    eta = f" eta={_duration((total - progress.step) * elapsed / len(window))}"
-  bar.set_postfix(ppl=f"{line['train:perplexity']:.2f}", tok_s=f"{speed:.0f}")
-  writer.write(progress.step, line, echo=False)
-  log.info("step %d%s epoch %d train:perplexity=%.3f tokens/s=%.0f%s", progress.step,
-           f"/{total}" if total else "", progress.epoch, line["train:perplexity"], speed, eta)
-  return nonfinite_run
+def _meta(progress, metrics_out, s: Setup):
+  return {"progress": dataclasses.asdict(progress), "metrics": metrics_out,
+          "model_config": dataclasses.asdict(s.model_config)}
+
+
+class StopSignals:
+  """While active, SIGTERM and SIGINT set `received` (a reason) instead of killing the process, so
+  the loop can save a checkpoint first. Only the main thread can own signal handlers."""
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+  def __init__(self):
+    self.received = None
+    self._previous = {}
+
+  def _handle(self, signum, frame):
+    del frame
+    self.received = f"received {signal.Signals(signum).name}"
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in self.SIGNALS:
+        self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+class Window:
+  """Training metrics of the updates since the last log line; kept on the device until logged."""
+
+  def __init__(self, start, nonfinite_run=0):
+    self.start, self.nonfinite_run, self.outs, self.tokens = start, nonfinite_run, [], 0
+
+  def add(self, out, tokens):
+    self.outs.append(out)
+    self.tokens += tokens
+
+  def flush(self, writer, progress, total, bar, t) -> "Window":
+    """Logs the window and returns a fresh one; raises after too many non-finite losses in a row."""
+    if not self.outs:
+      return self
+    outs = jax.device_get(self.outs)
+    run = self.nonfinite_run
+    for out in outs:
+      run = 0 if out["finite"] else run + 1
+      if run >= t.max_nonfinite_in_a_row:
+        raise UserError(f"the loss was not finite for {run} updates in a row at step "
+                        f"{progress.step} (train.max_nonfinite_in_a_row={t.max_nonfinite_in_a_row});"
+                        " no parameters were changed by those updates; lower train.learning_rate "
+                        "or enable clipping, and rerun to resume from the last checkpoint")
+    finite = [o for o in outs if o["finite"]]
+    nll = sum(float(o["nll"]) for o in finite)
+    tokens = sum(float(o["tokens"]) for o in finite)
+    elapsed = max(time.time() - self.start, 1e-9)
+    speed = self.tokens / elapsed
+    line = {"train:perplexity": metrics.perplexity(nll, tokens)}
+    if t.training_metric == "accuracy":
+      line["train:accuracy"] = sum(float(o["correct"]) for o in finite) / max(tokens, 1.0)
+    line.update({"train:tokens_per_sec": speed, "train:skipped_nonfinite": len(outs) - len(finite),
+                 "epoch": progress.epoch})
+    eta = f" eta={_duration((total - progress.step) * elapsed / len(outs))}" if total else ""
+    shown = f"train:{t.training_metric}"
+    bar.set_postfix({t.training_metric[:3]: f"{line[shown]:.3f}", "tok_s": f"{speed:.0f}"})
+    writer.write(progress.step, line, echo=False)
+    log.info("step %d%s epoch %d %s=%.4f tokens/s=%.0f%s", progress.step,
+             f"/{total}" if total else "", progress.epoch, shown, line[shown], speed, eta)
+    return Window(time.time(), run)
 
 
 def _duration(seconds):

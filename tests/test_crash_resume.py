@@ -1,0 +1,81 @@
+"""Reliability: SIGTERM saves and exits; SIGKILL at a random batch and in the middle of a
+checkpoint write lose nothing; every restart with the same command ends with the parameters of an
+uninterrupted run; two runs with one seed give bitwise-identical losses."""
+
+import json
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+from conftest import tiny_config
+from s2s_jax import checkpoint, trainer
+
+HELPER = pathlib.Path(__file__).with_name("interrupted_run.py")
+STEPS = 16  # tiny: 4 updates per checkpoint, more than one epoch
+
+
+def _run(workdir, action=""):
+  return subprocess.run([sys.executable, str(HELPER), str(workdir), str(STEPS), action],
+                        capture_output=True, text=True, timeout=600)
+
+
+def _losses(workdir, key="train:perplexity"):
+  with open(pathlib.Path(workdir) / "metrics.jsonl") as f:
+    return [(r["step"], r[key]) for r in map(json.loads, f) if key in r]
+
+
+def _kept_steps(folder):
+  return sorted(int(p.name) for p in pathlib.Path(folder).iterdir() if p.name.isdigit())
+
+
+def test_interrupted_runs_end_with_the_uninterrupted_parameters(tmp_path):
+  reference = tmp_path / "reference"
+  trainer.train(tiny_config(train__max_num_batches=STEPS), str(reference))
+  work = tmp_path / "interrupted"
+
+  term = _run(work, "term:6")  # SageMaker's stop: SIGTERM
+  assert term.returncode == 0, term.stderr[-3000:]
+  assert "received SIGTERM: saved a checkpoint at step 6" in term.stdout
+  assert _kept_steps(work / "checkpoints") == [4, 6]
+
+  kill_after = random.randint(1, 5)  # a random batch after step 6, before or after checkpoint 8
+  killed = _run(work, f"kill:{kill_after}")
+  assert killed.returncode == -signal.SIGKILL, (kill_after, killed.stderr[-3000:])
+  assert "resumed from step 6" in killed.stdout
+
+  in_save = _run(work, "kill_in_save:12")  # dies while checkpoint 12 is being written
+  assert in_save.returncode == -signal.SIGKILL, in_save.stderr[-3000:]
+  leftovers = [p.name for p in (work / "checkpoints").iterdir() if not p.name.isdigit()]
+  assert leftovers and all("tmp" in name for name in leftovers), leftovers
+  assert 12 not in _kept_steps(work / "checkpoints")
+
+  done = _run(work)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert "resumed from step 8" in done.stdout and f"finished: steps={STEPS}" in done.stdout
+  assert not [p for p in (work / "checkpoints").iterdir() if not p.name.isdigit()]
+  a = checkpoint.load_model(str(reference), "latest")[1]
+  b = checkpoint.load_model(str(work), "latest")[1]
+  for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+    np.testing.assert_array_equal(x, y)
+  # The best checkpoint and the metrics file also match: one line per step, no repeats.
+  assert _kept_steps(work / "best") == _kept_steps(reference / "best")
+  assert _losses(work, "validation:perplexity") == _losses(reference, "validation:perplexity")
+  assert _losses(work) == _losses(reference)
+
+
+def test_same_seed_gives_bitwise_identical_losses(tmp_path):
+  runs = []
+  for name in ("a", "b"):
+    trainer.train(tiny_config(train__max_num_batches=6, train__log_every=1,
+                              train__bleu_sample_size=0), str(tmp_path / name))
+    runs.append(_losses(tmp_path / name))
+  assert len(runs[0]) == 6 and runs[0] == runs[1]
+  other = tmp_path / "other_seed"
+  trainer.train(tiny_config(seed=14, train__max_num_batches=6, train__log_every=1,
+                            train__bleu_sample_size=0), str(other))
+  assert _losses(other) != runs[0]
