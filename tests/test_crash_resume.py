@@ -1,6 +1,7 @@
 """Reliability: SIGTERM saves and exits; SIGKILL at a random batch and in the middle of a
 checkpoint write lose nothing; every restart with the same command ends with the parameters of an
-uninterrupted run; two runs with one seed give bitwise-identical losses."""
+uninterrupted run; two runs with one seed give bitwise-identical losses; non-finite losses stop
+the run before they reach a checkpoint."""
 
 import json
 import pathlib
@@ -11,6 +12,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 from conftest import tiny_config
 from s2s_jax import checkpoint, trainer
@@ -79,3 +81,20 @@ def test_same_seed_gives_bitwise_identical_losses(tmp_path):
   trainer.train(tiny_config(seed=14, train__max_num_batches=6, train__log_every=1,
                             train__bleu_sample_size=0), str(other))
   assert _losses(other) != runs[0]
+
+
+def test_non_finite_losses_stop_the_run_before_a_checkpoint(tmp_path, monkeypatch):
+  from s2s_jax import losses
+  from s2s_jax.errors import UserError
+  finite_cross_entropy = losses.cross_entropy
+
+  def poisoned(logits, labels, label_smoothing=0.0):  # what an exploding model would give
+    loss, nll, count = finite_cross_entropy(logits, labels, label_smoothing)
+    return loss * np.nan, nll * np.nan, count
+  monkeypatch.setattr(losses, "cross_entropy", poisoned)
+  with pytest.raises(UserError, match=r"not finite for 3 updates in a row at step 3 "
+                     r"\(train.max_nonfinite_in_a_row=3\); no parameters were changed"):
+    trainer.train(tiny_config(train__max_nonfinite_in_a_row=3, train__log_every=1),
+                  str(tmp_path))
+  assert not list((tmp_path / "checkpoints").iterdir())
+  assert [v for _, v in _losses(tmp_path, "train:skipped_nonfinite")] == [1, 1]

@@ -254,6 +254,10 @@ def test_a_sagemaker_job_end_to_end(tmp_path):
   assert again == 0
 
 
+def _truncate(path, drop_bytes):
+  path.write_bytes(path.read_bytes()[:-drop_bytes])
+
+
 @pytest.mark.parametrize("damage, match", [
     (lambda root: (root / "input/data/validation/validation.rec").unlink(),
      "validation channel: .*validation is empty"),
@@ -267,6 +271,11 @@ def test_a_sagemaker_job_end_to_end(tmp_path):
      "train.rec: bad magic number .* record 0"),
     (lambda root: (root / "input/data/vocab/vocab.trg.json").write_text('{"a": 0}'),
      "vocab.trg.json"),
+    (lambda root: _truncate(root / "input/data/train/train.rec", 7),
+     "train.rec: truncated record 19"),
+    (lambda root: (root / "input/data/vocab/vocab.src.json").write_text(
+        json.dumps({"<pad>": 0, "<unk>": 1, "<s>": 2, "</s>": 3, "1": 4})),
+     "train.rec: record 0: source token id 11 is outside the source vocabulary"),
 ])
 def test_a_failing_job_writes_the_reason(tmp_path, damage, match):
   _write_channels(tmp_path, {"max_num_batches": "1"}, num_train=20)
