@@ -228,7 +228,8 @@ def _meta(progress, metrics_out, s: Setup):
 
 class StopSignals:
   """While active, SIGTERM and SIGINT set `received` (a reason) instead of killing the process, so
-  the loop can save a checkpoint first. Only the main thread can own signal handlers."""
+  the loop can save a checkpoint first; a second one interrupts at once (Ctrl-C twice). Only the
+  main thread can own signal handlers."""
 
   SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -238,7 +239,11 @@ class StopSignals:
 
   def _handle(self, signum, frame):
     del frame
+    if self.received:
+      raise KeyboardInterrupt(f"{self.received}, then {signal.Signals(signum).name}")
     self.received = f"received {signal.Signals(signum).name}"
+    log.info("%s: stopping after this update to save a checkpoint (send it again to stop now)",
+             self.received)
 
   def __enter__(self):
     if threading.current_thread() is threading.main_thread():
