@@ -118,6 +118,12 @@ def test_invalid_hyperparameters_are_named(hyper, match):
     _experiment(hyper)
 
 
+def test_max_num_epochs_turns_early_stopping_off_until_then():
+  assert _experiment({"max_num_epochs": "5"}).train.min_num_epochs == 5
+  assert _experiment({"max_num_epochs": "5", "min_num_epochs": "7"}).train.min_num_epochs == 7
+  assert _experiment({}).train.min_num_epochs == 0
+
+
 def test_non_string_values_and_sagemaker_added_names():
   cfg = _experiment({"batch_size": 32, "bucketing_enabled": False, "learning_rate": 0.01,
                      "_tuning_objective_metric": "validation:bleu", "sagemaker_region": "x"})

@@ -38,9 +38,14 @@ def build_config(hyper: dict, channels: dict | None = None,
   """SageMaker's defaults with `hyper` ({name: string}) on top and `channels` as the data; config
   errors name the hyperparameter."""
   c = sagemaker_config.get_config()
-  for key, value in hyperparameters.to_overrides(hyper, where).items():
+  overrides = hyperparameters.to_overrides(hyper, where)
+  for key, value in overrides.items():
     section, name = key.split(".")
     c[section][name] = value
+  if "train.max_num_epochs" in overrides:
+    # SageMaker's documentation: "Training continues until this number of epochs even if
+    # validation accuracy is not improving if this parameter is passed."
+    c.train.min_num_epochs = max(c.train.min_num_epochs, c.train.max_num_epochs)
   for channel, folder in (channels or {}).items():
     c.data.rec[channel] = folder
   try:
