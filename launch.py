@@ -6,6 +6,7 @@ r"""Entry point: train a model or translate with one.
   python launch.py --mode=translate --workdir=runs/lstm_attn \
       --input=test.en --output=hyp.de [--reference=test.de] [--beam_size=5]
   python launch.py --sagemaker [--sagemaker_root=/opt/ml]       # a SageMaker training job
+  python launch.py --mode=serve --workdir=runs/lstm_attn [--port=8080]   # the endpoint
 
 The workdir defaults to runs/<config name>[_<variant>]; a run restarted with the same command
 resumes from its latest checkpoint. Errors in the data or the config end with one line, `error: ...`.
@@ -43,7 +44,9 @@ try:  # with the default --config, ml_collections applies the overrides here alr
                                             "Config file[:variant].", lock_config=True)
 except Exception as e:  # noqa: BLE001
   _exit_with(e)
-_MODE = flags.DEFINE_enum("mode", "train", ["train", "translate"], "What to do.")
+_MODE = flags.DEFINE_enum("mode", "train", ["train", "translate", "serve"], "What to do.")
+_PORT = flags.DEFINE_integer("port", 8080, "serve: the endpoint's port (python -m s2s_jax.serve "
+                             "has every serving option).")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run folder (default: runs/<config name>).")
 _INPUT = flags.DEFINE_string("input", None, "translate: file of tokenized sentences (- for stdin).")
 _OUTPUT = flags.DEFINE_string("output", "-", "translate: output file (- for stdout).")
@@ -109,6 +112,13 @@ def run():
   workdir = _WORKDIR.value or default_workdir(flags.FLAGS["config"].config_filename)
   if _MODE.value == "translate":
     translate(cfg, workdir)
+    return
+  if _MODE.value == "serve":
+    from s2s_jax import serve
+    server, _ = serve.make_server(workdir, "0.0.0.0", _PORT.value, _BEAM.value or cfg.decode.beam_size)
+    logging.getLogger("s2s_jax").info("serving %s on port %s (GET /ping, POST /invocations)",
+                                      workdir, server.effective_port)
+    server.run()
     return
   from s2s_jax import trainer
   start = time.time()

@@ -22,6 +22,12 @@ SOURCE_BUCKET = 16
 
 
 @dataclasses.dataclass
+class SourceItem:
+  ids: list  # source token ids
+  attention: bool = False  # return the attention matrix
+
+
+@dataclasses.dataclass
 class Translation:
   tokens: list          # target tokens, no <s>, </s> or <pad>
   score: float          # length-normalised negative log-probability (lower is better)
@@ -87,6 +93,43 @@ class Decoder:
     return results
 
 
+  def decode_items(self, items, beam=None):
+    """items: objects with .ids (source ids) and .attention (want the matrix). Returns
+    (ids, score, attention or None) per item, in order.
+
+    An empty source gives an empty output. A source longer than max_seq_len_source is split into
+    chunks of that length, each translated alone and the outputs joined, as Sockeye does: the
+    score is the length-weighted mean of the chunks' scores, the attention block-diagonal.
+    """
+    limit = self.config.max_seq_len_source
+    pieces, owners = [], []
+    for k, item in enumerate(items):
+      for start in range(0, len(item.ids), limit):
+        pieces.append(list(item.ids[start:start + limit]))
+        owners.append(k)
+    with_attention = any(item.attention for item in items)
+    decoded = self.decode_ids(pieces, beam, with_attention) if pieces else []
+    parts = [[] for _ in items]
+    for k, piece, result in zip(owners, pieces, decoded):
+      parts[k].append((piece, result))
+    return [_join(p, len(item.ids), item.attention) for p, item in zip(parts, items)]
+
+
+def _join(parts, source_len, with_attention):
+  """One result from the results of a source's chunks (see decode_items)."""
+  ids = [t for _, (chunk_ids, _, _) in parts for t in chunk_ids]
+  weights = [max(len(chunk_ids), 1) for _, (chunk_ids, _, _) in parts]
+  score = (sum(w * s for w, (_, (_, s, _)) in zip(weights, parts)) / sum(weights)) if parts else 0.0
+  matrix = None
+  if with_attention:
+    matrix = np.zeros((len(ids), source_len), np.float32)
+    row = col = 0
+    for piece, (chunk_ids, _, att) in parts:
+      matrix[row:row + len(chunk_ids), col:col + len(piece)] = att
+      row, col = row + len(chunk_ids), col + len(piece)
+  return ids, score, matrix
+
+
 class Translator:
   """Tokens in, tokens out: vocabulary mapping around a Decoder. Empty input -> empty output."""
 
@@ -103,10 +146,7 @@ class Translator:
 
   def translate(self, sentences, beam=None, with_attention=False):
     """sentences: list of token lists. Returns a Translation per sentence, in order."""
-    ids = [vocab_lib.ids_from_tokens(s, self.src_vocab) for s in sentences]
-    nonempty = [i for i, s in enumerate(ids) if s]
-    decoded = self.decoder.decode_ids([ids[i] for i in nonempty], beam, with_attention)
-    out = [Translation([], 0.0, np.zeros((0, 0)) if with_attention else None) for _ in ids]
-    for i, (t, score, att) in zip(nonempty, decoded):
-      out[i] = Translation([self.trg_words[x] for x in t], score, att)
-    return out
+    items = [SourceItem(vocab_lib.ids_from_tokens(s, self.src_vocab), with_attention)
+             for s in sentences]
+    return [Translation([self.trg_words[x] for x in ids], score, att)
+            for ids, score, att in self.decoder.decode_items(items, beam)]

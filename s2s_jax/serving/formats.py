@@ -1,0 +1,158 @@
+"""Request bodies in, response bodies out, for the three content types of spec §3.
+
+  application/json                  {"instances": [{"data": "tok tok", "configuration":
+                                     {"attention_matrix": "true"}}]} -> {"predictions":
+                                     [{"target": "...", "matrix": [[...]]}]}
+  application/jsonlines             {"source": "tok tok"} per line -> {"target": "..."} per line
+  application/x-recordio-protobuf   Records with "source" ids -> Records with "target" ids
+
+Nothing a client sends is evaluated or unpickled: JSON is parsed by `json`, RecordIO by the
+framing reader and protobuf.
+"""
+
+import json
+
+import numpy as np
+
+from s2s_jax.data import recordio
+from s2s_jax.data import vocab as vocab_lib
+from s2s_jax.errors import DataError
+from s2s_jax.inference import SourceItem as Item
+
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+RECORDIO = "application/x-recordio-protobuf"
+CONTENT_TYPES = (JSON, JSONLINES, RECORDIO)
+ALIASES = {"application/jsonl": JSONLINES, "application/x-jsonlines": JSONLINES}
+
+
+class RequestError(Exception):
+  """What the client did wrong, with the HTTP status to answer."""
+
+  def __init__(self, status: int, message: str):
+    super().__init__(message)
+    self.status = status
+
+
+def media_type(header: str | None, default: str | None = None) -> str | None:
+  """The media type of a Content-Type or Accept header, lower-cased, without parameters."""
+  if not header:
+    return default
+  value = header.split(";")[0].strip().lower()
+  return ALIASES.get(value, value)
+
+
+def response_type(accept: str | None, content_type: str) -> str:
+  """The first acceptable of our types; */* or no Accept answers in the request's type."""
+  if not accept:
+    return content_type
+  for part in accept.split(","):
+    value = media_type(part)
+    if value in ("*/*", "application/*"):
+      return content_type
+    if value in CONTENT_TYPES:
+      return value
+  raise RequestError(406, f"Accept '{accept}' names no type this endpoint writes; "
+                     f"supported: {', '.join(CONTENT_TYPES)}")
+
+
+def parse(body: bytes, content_type: str, src_vocab: dict, max_sentences: int) -> list[Item]:
+  if content_type not in CONTENT_TYPES:
+    raise RequestError(415, f"unsupported Content-Type '{content_type}'; supported: "
+                       f"{', '.join(CONTENT_TYPES)}")
+  if not body:
+    raise RequestError(400, "the request body is empty")
+  if content_type == RECORDIO:
+    items = _parse_recordio(body, len(src_vocab))
+  else:
+    texts = _parse_json(body) if content_type == JSON else _parse_jsonlines(body)
+    items = [Item(vocab_lib.ids_from_tokens(text.split(), src_vocab), attention)
+             for text, attention in texts]
+  if len(items) > max_sentences:
+    raise RequestError(413, f"{len(items)} sentences in one request; the maximum is "
+                       f"{max_sentences} (--max_request_sentences)")
+  return items
+
+
+def _json(text, where):
+  try:
+    return json.loads(text)
+  except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+    raise RequestError(400, f"{where} is not valid JSON: {e}") from None
+
+
+def _text(value, where, key):
+  if not isinstance(value, str):
+    raise RequestError(400, f"{where}: '{key}' must be a string of space-separated tokens, got "
+                       f"{type(value).__name__}")
+  if not value.strip():
+    raise RequestError(400, f"{where}: '{key}' is empty")
+  return value
+
+
+def _parse_json(body):
+  request = _json(body, "the request body")
+  if not isinstance(request, dict) or "instances" not in request:
+    raise RequestError(400, 'the request body must be a JSON object with "instances": '
+                       '[{"data": "..."}, ...]')
+  instances = request["instances"]
+  if not isinstance(instances, list) or not instances:
+    raise RequestError(400, '"instances" must be a non-empty list')
+  out = []
+  for i, instance in enumerate(instances):
+    where = f"instance {i}"
+    if not isinstance(instance, dict) or "data" not in instance:
+      raise RequestError(400, f'{where} has no "data"')
+    config = instance.get("configuration") or {}
+    if not isinstance(config, dict):
+      raise RequestError(400, f'{where}: "configuration" must be an object')
+    attention = str(config.get("attention_matrix", "false")).lower() == "true"
+    out.append((_text(instance["data"], where, "data"), attention))
+  return out
+
+
+def _parse_jsonlines(body):
+  out = []
+  for i, line in enumerate(body.splitlines()):
+    if not line.strip():
+      continue
+    record = _json(line, f"line {i + 1}")
+    if not isinstance(record, dict) or "source" not in record:
+      raise RequestError(400, f'line {i + 1} has no "source"')
+    out.append((_text(record["source"], f"line {i + 1}", "source"), False))
+  if not out:
+    raise RequestError(400, "the request body holds no JSON lines")
+  return out
+
+
+def _parse_recordio(body, vocab_size):
+  try:
+    pairs = recordio.read_pairs(body, vocab_size, None, allow_empty_target=True,
+                                name="the request body")
+  except DataError as e:
+    raise RequestError(400, str(e)) from None
+  return [Item(pairs.source(i).tolist()) for i in range(len(pairs))]
+
+
+def render(results, items, accept: str, trg_words) -> bytes:
+  """results: (target ids, score, attention or None) per item, in request order."""
+  if accept == RECORDIO:
+    return b"".join(recordio.frame(_target_record(ids)) for ids, _, _ in results)
+  targets = [" ".join(vocab_lib.tokens_from_ids(ids, trg_words)) for ids, _, _ in results]
+  if accept == JSONLINES:
+    return "".join(json.dumps({"target": t}) + "\n" for t in targets).encode()
+  predictions = []
+  for target, (_, _, matrix), item in zip(targets, results, items):
+    prediction = {"target": target}
+    if item.attention:
+      prediction["matrix"] = np.asarray(matrix).round(6).tolist()
+    predictions.append(prediction)
+  return json.dumps({"predictions": predictions}).encode()
+
+
+def _target_record(ids) -> bytes:
+  record = recordio.record_schema.Record()
+  tensor = record.features["target"].int32_tensor
+  tensor.SetInParent()
+  tensor.values.extend(ids)
+  return record.SerializeToString()

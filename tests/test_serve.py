@@ -1,0 +1,196 @@
+"""The endpoint over real HTTP: the three content types (bodies built with the SageMaker SDK where
+it has the piece), dynamic batching, and every bad request answered with a 4xx JSON error while
+the server keeps serving."""
+
+import concurrent.futures
+import http.client
+import io
+import json
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+from s2s_jax import checkpoint, serve, trainer
+from s2s_jax.data import recordio
+from s2s_jax.inference import SourceItem
+from s2s_jax.serving.batcher import DynamicBatcher
+
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+  work = tmp_path_factory.mktemp("train")
+  # Enough updates that the copy model writes something (attention matrices with rows).
+  trainer.train(tiny_config(train__max_num_batches=60, train__checkpoint_frequency_num_batches=30,
+                            train__learning_rate=0.01, train__bleu_sample_size=0), str(work))
+  model = tmp_path_factory.mktemp("model")
+  checkpoint.export_model(str(work), str(model))
+  srv, endpoint = serve.make_server(str(model), port=0, beam_size=2, max_batch=8,
+                                    max_request_sentences=20, max_body_bytes=4096,
+                                    background_load=False)
+  thread = threading.Thread(target=srv.run, daemon=True)
+  thread.start()
+  yield srv.effective_port, endpoint
+  srv.close()
+
+
+def _call(port, method, path, body=b"", headers=None):
+  conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+  conn.request(method, path, body=body, headers=headers or {})
+  response = conn.getresponse()
+  data = response.read()
+  conn.close()
+  return response.status, response.getheader("Content-Type"), data
+
+
+def _json_request(port, instances, accept=None):
+  from sagemaker.serializers import JSONSerializer
+  headers = {"Content-Type": "application/json"}
+  if accept:
+    headers["Accept"] = accept
+  return _call(port, "POST", "/invocations", JSONSerializer().serialize({"instances": instances}),
+               headers)
+
+
+def test_ping(server):
+  port, _ = server
+  assert _call(port, "GET", "/ping")[0] == 200
+
+
+def test_json_with_attention_matrix(server):
+  port, endpoint = server
+  status, ctype, body = _json_request(port, [
+      {"data": "1 2 3", "configuration": {"attention_matrix": "true"}},
+      {"data": "4 5 unknown-word"}])
+  assert status == 200 and ctype == "application/json", body
+  predictions = json.loads(body)["predictions"]
+  assert len(predictions) == 2 and "matrix" not in predictions[1]
+  target = predictions[0]["target"].split()
+  matrix = np.array(predictions[0]["matrix"])
+  assert target and matrix.shape == (len(target), 3)  # target tokens x source tokens
+  expected = endpoint.translator.translate([["1", "2", "3"]])[0].tokens
+  assert target == expected
+
+
+def test_jsonlines(server):
+  port, _ = server
+  body = b'{"source": "1 2 3"}\n{"source": "4"}\n'
+  status, ctype, out = _call(port, "POST", "/invocations", body,
+                             {"Content-Type": "application/jsonlines"})
+  assert status == 200 and ctype == "application/jsonlines"
+  lines = [json.loads(line) for line in out.decode().splitlines()]
+  assert len(lines) == 2 and all(set(line) == {"target"} for line in lines)
+
+
+def test_recordio_with_the_sdk(server):
+  from sagemaker.amazon import common, record_pb2
+  port, endpoint = server
+  sources = [[4, 5, 6], [7], [8, 9, 4, 5]]
+  buf = io.BytesIO()
+  for ids in sources:
+    record = record_pb2.Record()
+    record.features["source"].int32_tensor.values.extend(ids)
+    common._write_recordio(buf, record.SerializeToString())
+  status, ctype, out = _call(port, "POST", "/invocations", buf.getvalue(),
+                             {"Content-Type": "application/x-recordio-protobuf"})
+  assert status == 200 and ctype == "application/x-recordio-protobuf"
+  records = common.read_records(io.BytesIO(out))
+  got = [list(r.features["target"].int32_tensor.values) for r in records]
+  expected = [ids for ids, _, _ in endpoint.translator.decoder.decode_items(
+      [SourceItem(s) for s in sources])]
+  assert got == expected
+
+
+def test_accept_chooses_the_response_type(server):
+  port, _ = server
+  status, ctype, out = _json_request(port, [{"data": "1 2"}], accept="application/jsonlines")
+  assert status == 200 and ctype == "application/jsonlines"
+  assert set(json.loads(out.decode().splitlines()[0])) == {"target"}
+
+
+BAD = [
+    ("invalid JSON", b'{"instances": [', "application/json", None, 400, "not valid JSON"),
+    ("no instances", b'{"data": "1 2"}', "application/json", None, 400, '"instances"'),
+    ("no data", b'{"instances": [{"text": "1"}]}', "application/json", None, 400,
+     'instance 0 has no "data"'),
+    ("data not a string", b'{"instances": [{"data": [1, 2]}]}', "application/json", None, 400,
+     "'data' must be a string"),
+    ("empty data", b'{"instances": [{"data": "  "}]}', "application/json", None, 400,
+     "'data' is empty"),
+    ("empty body", b"", "application/json", None, 400, "body is empty"),
+    ("content type", b"1 2 3", "text/plain", None, 415, "unsupported Content-Type 'text/plain'"),
+    ("accept", b'{"instances": [{"data": "1"}]}', "application/json", "text/csv", 406,
+     "Accept 'text/csv'"),
+    ("truncated RecordIO", recordio.frame(recordio.encode_pair([4, 5], []))[:-3],
+     "application/x-recordio-protobuf", None, 400, "truncated record 0"),
+    ("ids outside the vocabulary", recordio.frame(recordio.encode_pair([4, 99999], [])),
+     "application/x-recordio-protobuf", None, 400, "source token id 99999 is outside"),
+    ("too many sentences", json.dumps({"instances": [{"data": "1"}] * 21}).encode(),
+     "application/json", None, 413, "21 sentences in one request; the maximum is 20"),
+    ("body too large", b"x" * 5000, "application/json", None, 413, "5000 bytes; the maximum is 4096"),
+    ("jsonlines without source", b'{"src": "1"}\n', "application/jsonlines", None, 400,
+     'line 1 has no "source"'),
+]
+
+
+@pytest.mark.parametrize("name, body, ctype, accept, status, message", BAD,
+                         ids=[b[0] for b in BAD])
+def test_bad_requests_get_a_4xx_and_the_server_keeps_serving(server, name, body, ctype, accept,
+                                                              status, message):
+  port, _ = server
+  headers = {"Content-Type": ctype}
+  if accept:
+    headers["Accept"] = accept
+  got, got_type, out = _call(port, "POST", "/invocations", body, headers)
+  assert got == status and got_type == "application/json", (name, out)
+  assert message in json.loads(out)["error"], out
+  assert _json_request(port, [{"data": "1 2"}])[0] == 200
+
+
+def test_a_10_megabyte_body_is_refused(server):
+  port, _ = server
+  status, ctype, out = _call(port, "POST", "/invocations", b"x" * (10 * 1024 * 1024),
+                             {"Content-Type": "application/json"})
+  assert status == 413 and ctype == "application/json"
+  assert "the maximum is 4096" in json.loads(out)["error"]
+  assert _call(port, "GET", "/ping")[0] == 200
+
+
+def test_concurrent_clients_get_their_own_answers(server):
+  port, endpoint = server
+  sentences = [" ".join(str(1 + (i + j) % 7) for j in range(1 + i % 5)) for i in range(24)]
+  expected = [" ".join(t.tokens) for t in endpoint.translator.translate([s.split() for s in sentences])]
+  with concurrent.futures.ThreadPoolExecutor(12) as pool:
+    replies = list(pool.map(lambda s: _json_request(port, [{"data": s}]), sentences))
+  assert [json.loads(body)["predictions"][0]["target"] for _, _, body in replies] == expected
+
+
+def test_the_batcher_groups_waiting_requests():
+  calls = []
+
+  def decode(items):
+    calls.append(len(items))
+    return [(item.ids, 0.0, None) for item in items]
+  batcher = DynamicBatcher(decode, max_batch=4, max_wait_s=0.2)
+  futures = [batcher.submit([SourceItem([i])]) for i in range(6)]
+  assert [f.result(5)[0][0] for f in futures] == [[i] for i in range(6)]
+  assert calls == [4, 2]
+  big = batcher.translate([SourceItem([9])] * 7, 5)  # larger than a batch: decoded alone
+  assert len(big) == 7 and calls[-1] == 7
+
+
+def test_long_sources_are_split_into_chunks(server):
+  _, endpoint = server
+  decoder = endpoint.translator.decoder
+  limit = decoder.config.max_seq_len_source
+  long = [4 + i % 5 for i in range(limit * 2 + 3)]
+  (ids, _, att), = decoder.decode_items([SourceItem(long, attention=True)])
+  parts = decoder.decode_items([SourceItem(long[i:i + limit]) for i in range(0, len(long), limit)])
+  assert ids == [t for p, _, _ in parts for t in p]
+  assert att.shape == (len(ids), len(long))
+  first = len(parts[0][0])
+  assert not att[:first, limit:].any() and not att[first:, :limit].any()  # block-diagonal
