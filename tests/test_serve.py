@@ -194,3 +194,33 @@ def test_long_sources_are_split_into_chunks(server):
   assert att.shape == (len(ids), len(long))
   first = len(parts[0][0])
   assert not att[:first, limit:].any() and not att[first:, :limit].any()  # block-diagonal
+
+
+def test_batch_transform_keeps_the_order_across_chunks(server, tmp_path):
+  from s2s_jax import batch_transform
+  _, endpoint = server
+  sources = [" ".join(str(1 + (i * 3 + j) % 7) for j in range(i % 6)) for i in range(11)]
+  folder = tmp_path / "in"
+  folder.mkdir()
+  (folder / "a.jsonl").write_text("".join(json.dumps({"source": s}) + "\n" + ("\n" if i == 4 else "")
+                                          for i, s in enumerate(sources)))
+  (folder / "b.jsonl").write_text(json.dumps({"source": "1 2"}) + "\n")
+  expected = [" ".join(t.tokens) for t in endpoint.translator.translate([s.split() for s in sources])]
+  n = batch_transform.transform_file(endpoint.translator, str(folder / "a.jsonl"),
+                                     str(tmp_path / "a.out"), chunk_lines=3)
+  got = [json.loads(line)["target"] for line in (tmp_path / "a.out").read_text().splitlines()]
+  assert n == 11 and got == expected and got[0] == ""  # the empty source: an empty target
+  counts = batch_transform.transform(endpoint.translator, str(folder), str(tmp_path / "out"))
+  assert counts == {"a.jsonl": 11, "b.jsonl": 1}
+  assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jsonl.out", "b.jsonl.out"]
+
+
+def test_batch_transform_names_a_bad_line(server, tmp_path):
+  from s2s_jax import batch_transform
+  from s2s_jax.errors import DataError
+  _, endpoint = server
+  path = tmp_path / "bad.jsonl"
+  path.write_text('{"source": "1 2"}\n\n{"src": "3"}\n')
+  with pytest.raises(DataError, match=r"bad.jsonl: line 3 must be an object with a \"source\""):
+    batch_transform.transform_file(endpoint.translator, str(path), str(tmp_path / "bad.out"))
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]  # no output, no leftovers

@@ -1,0 +1,110 @@
+r"""Batch transform: JSON Lines in, JSON Lines out, in the same order (spec §3.3).
+
+  python -m s2s_jax.batch_transform --model_dir=MODEL --input=in.jsonl --output=out.jsonl
+  python -m s2s_jax.batch_transform --model_dir=MODEL --input=DIR --output=OUT_DIR
+
+Each input line is {"source": "tok tok ..."}; each output line {"target": "..."}. A folder is
+translated file by file into OUT_DIR/<name>.out, as SageMaker's batch transform names its outputs.
+Lines are read and written in chunks, so a file far larger than memory streams through; an output
+is written under a temporary name and renamed when complete. An empty source gives an empty
+target (the endpoint answers 400 instead: there a client can fix one request). A malformed line
+stops the job with its file and line number.
+"""
+
+import json
+import os
+
+import tqdm
+from absl import app, flags
+
+from s2s_jax import xla_setup
+from s2s_jax.errors import DataError, UserError
+
+CHUNK_LINES = 4096  # lines decoded per call: enough to fill batches of every length bucket
+
+
+def _sources(numbered_lines, path):
+  """Token lists of a chunk of (line number, JSON line); DataError names the file and line."""
+  out = []
+  for n, line in numbered_lines:
+    try:
+      record = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+      raise DataError(f"{path}: line {n} is not valid JSON: {e}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("source"), str):
+      raise DataError(f'{path}: line {n} must be an object with a "source" string, got '
+                      f"{line.strip()[:80]!r}")
+    out.append(record["source"].split())
+  return out
+
+
+def transform_file(translator, input_path, output_path, beam=None, chunk_lines=CHUNK_LINES):
+  """Translates one JSON Lines file; returns the number of lines written."""
+  tmp = output_path + ".tmp"
+  written = 0
+  try:
+    with open(input_path, "rb") as src, open(tmp, "w", encoding="utf-8") as out, tqdm.tqdm(
+        total=os.path.getsize(input_path), unit="B", unit_scale=True,
+        desc=os.path.basename(input_path), disable=None) as bar:
+      chunk = []
+      for number, raw in enumerate(src, start=1):
+        bar.update(len(raw))
+        if raw.strip():  # blank lines carry no record
+          chunk.append((number, raw.decode("utf-8", errors="replace")))
+        if len(chunk) >= chunk_lines:
+          written += _write(translator, chunk, input_path, out, beam)
+          chunk = []
+      if chunk:
+        written += _write(translator, chunk, input_path, out, beam)
+    os.replace(tmp, output_path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+  return written
+
+
+def _write(translator, lines, path, out, beam):
+  for translation in translator.translate(_sources(lines, path), beam):
+    out.write(json.dumps({"target": " ".join(translation.tokens)}) + "\n")
+  return len(lines)
+
+
+def transform(translator, input_path, output_path, beam=None):
+  """A file to a file, or every regular file of a folder to OUTPUT/<name>.out."""
+  if os.path.isdir(input_path):
+    names = sorted(n for n in os.listdir(input_path)
+                   if not n.startswith(".") and os.path.isfile(os.path.join(input_path, n)))
+    if not names:
+      raise DataError(f"{input_path} holds no input files")
+    os.makedirs(output_path, exist_ok=True)
+    return {n: transform_file(translator, os.path.join(input_path, n),
+                              os.path.join(output_path, n + ".out"), beam) for n in names}
+  if not os.path.isfile(input_path):
+    raise DataError(f"{input_path} does not exist")
+  return {os.path.basename(input_path): transform_file(translator, input_path, output_path, beam)}
+
+
+def main(argv):
+  del argv
+  from s2s_jax.config import DecodeConfig
+  from s2s_jax.inference import Translator
+  f = flags.FLAGS
+  try:
+    translator = Translator.load(f.model_dir, DecodeConfig(beam_size=f.beam_size,
+                                                           batch_size=f.batch_size))
+    counts = transform(translator, f.input, f.output)
+  except UserError as e:
+    raise SystemExit(f"error: {e}") from None
+  for name, n in counts.items():
+    print(f"{name}: {n} lines")
+
+
+if __name__ == "__main__":
+  flags.DEFINE_string("model_dir", "/opt/ml/model", "Exported model or training workdir.")
+  flags.DEFINE_string("input", None, "A JSON Lines file or a folder of them.", required=True)
+  flags.DEFINE_string("output", None, "Output file (or folder, for an input folder).",
+                      required=True)
+  flags.DEFINE_integer("beam_size", 5, "Beam size (1 = greedy).")
+  flags.DEFINE_integer("batch_size", 64, "Sentences per decoding batch.")
+  xla_setup.configure()
+  app.run(main)
