@@ -224,3 +224,11 @@ def test_batch_transform_names_a_bad_line(server, tmp_path):
   with pytest.raises(DataError, match=r"bad.jsonl: line 3 must be an object with a \"source\""):
     batch_transform.transform_file(endpoint.translator, str(path), str(tmp_path / "bad.out"))
   assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]  # no output, no leftovers
+
+
+def test_attention_plot_writes_a_png(tmp_path):
+  from s2s_jax import plot_attention
+  path = tmp_path / "att.png"
+  plot_attention.plot(np.eye(3)[:, ::-1], ["a", "b", "c"], ["x", "y", "z"], str(path), title="t")
+  data = path.read_bytes()
+  assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
