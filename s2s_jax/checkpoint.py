@@ -100,6 +100,13 @@ def export_model(workdir, model_dir, which: str = "best") -> int | None:
   training workdir into model_dir; returns the step exported. Parameters are written to a
   temporary folder and renamed, so model_dir never holds half of them."""
   model_config, params, src_vocab, trg_vocab, step = _load(workdir, which)
+  write_model_dir(model_dir, model_config, params, src_vocab, trg_vocab)
+  return step
+
+
+def write_model_dir(model_dir, model_config: ModelConfig, params, src_vocab, trg_vocab):
+  """An exported model: model_config.json, the vocabularies and params/ (written to a temporary
+  folder and renamed)."""
   os.makedirs(model_dir, exist_ok=True)
   target = os.path.join(os.path.abspath(model_dir), PARAMS)
   tmp = target + ".tmp"
@@ -115,7 +122,6 @@ def export_model(workdir, model_dir, which: str = "best") -> int | None:
   _atomic_write(os.path.join(model_dir, MODEL_CONFIG), model_config.to_json())
   vocab_lib.save_vocab(src_vocab, os.path.join(model_dir, VOCAB_SRC))
   vocab_lib.save_vocab(trg_vocab, os.path.join(model_dir, VOCAB_TRG))
-  return step
 
 
 def load_model(workdir, which: str = "best"):

@@ -16,6 +16,7 @@ import numpy as np
 from s2s_jax import beam_search as beam_lib
 from s2s_jax.config import DecodeConfig, ModelConfig
 from s2s_jax.data import vocab as vocab_lib
+from s2s_jax.errors import UserError
 from s2s_jax.models.seq2seq import Seq2Seq
 
 SOURCE_BUCKET = 16
@@ -130,6 +131,36 @@ def _join(parts, source_len, with_attention):
   return ids, score, matrix
 
 
+class EnsembleDecoder(Decoder):
+  """Several models over one vocabulary decoded as one (beyond SageMaker; Sockeye's linear
+  ensemble): each step uses the mean of the models' probabilities and reports the mean of their
+  attention. Output lengths follow the first model's length statistics."""
+
+  def __init__(self, model_configs, params_list, decode: DecodeConfig, compiler_options=None):
+    super().__init__(model_configs[0], tuple(params_list), decode, compiler_options)
+    self.models = [Seq2Seq(c, hoist=False) for c in model_configs]
+
+  def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention):
+    states = []
+    for model, p in zip(self.models, params):
+      enc = model.apply({"params": p}, src, method=Seq2Seq.encode)
+      states.append(model.apply({"params": p}, enc, method=Seq2Seq.init_state))
+    carry, memory = jax.tree_util.tree_map(lambda x: jnp.repeat(x, beam, axis=0),
+                                           (tuple(c for c, _ in states), tuple(m for _, m in states)))
+
+    def step(prev, carry, memory):
+      outs = [model.apply({"params": p}, c, m, prev, method=Seq2Seq.decode_step)
+              for model, p, c, m in zip(self.models, params, carry, memory)]
+      log_probs = jnp.stack([jax.nn.log_softmax(logits) for logits, _, _ in outs])
+      mean = jax.nn.logsumexp(log_probs, axis=0) - jnp.log(float(len(outs)))
+      attention = jnp.mean(jnp.stack([att for _, _, att in outs]), axis=0)
+      return mean, tuple(c for _, c, _ in outs), attention
+    d = self.decode_config
+    return beam_lib.beam_search(step, carry, memory, max_lengths, beam=beam, max_len=max_len,
+                                source_len=src.shape[1], alpha=d.length_penalty_alpha,
+                                beta=d.length_penalty_beta, with_attention=with_attention)
+
+
 class Translator:
   """Tokens in, tokens out: vocabulary mapping around a Decoder. Empty input -> empty output."""
 
@@ -140,9 +171,19 @@ class Translator:
 
   @classmethod
   def load(cls, workdir, decode: DecodeConfig, which="best"):
+    """workdir: a training workdir or exported model; several, comma-separated, an ensemble."""
     from s2s_jax import checkpoint  # orbax is only needed when loading from disk
-    model_config, params, src_vocab, trg_vocab = checkpoint.load_model(workdir, which)
-    return cls(Decoder(model_config, params, decode), src_vocab, trg_vocab)
+    dirs = [d for d in str(workdir).split(",") if d]
+    loaded = [checkpoint.load_model(d, which) for d in dirs]
+    model_config, params, src_vocab, trg_vocab = loaded[0]
+    if len(loaded) == 1:
+      return cls(Decoder(model_config, params, decode), src_vocab, trg_vocab)
+    for d, (_, _, src, trg) in zip(dirs[1:], loaded[1:]):
+      if src != src_vocab or trg != trg_vocab:
+        raise UserError(f"ensemble: {d} has other vocabularies than {dirs[0]}; an ensemble's "
+                        "models must share both")
+    decoder = EnsembleDecoder([m[0] for m in loaded], [m[1] for m in loaded], decode)
+    return cls(decoder, src_vocab, trg_vocab)
 
   def translate(self, sentences, beam=None, with_attention=False):
     """sentences: list of token lists. Returns a Translation per sentence, in order."""

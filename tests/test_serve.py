@@ -7,28 +7,39 @@ import http.client
 import io
 import json
 import os
+import shutil
 import threading
 
+import jax
 import numpy as np
 import pytest
 
 from conftest import tiny_config
 from s2s_jax import checkpoint, serve, trainer
 from s2s_jax.data import recordio
-from s2s_jax.inference import SourceItem
+from s2s_jax.config import DecodeConfig
+from s2s_jax.errors import UserError
+from s2s_jax.inference import SourceItem, Translator
 from s2s_jax.serving.batcher import DynamicBatcher
 
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def trained(tmp_path_factory):
+  """(training workdir with checkpoints 30 and 60, exported model)."""
   work = tmp_path_factory.mktemp("train")
   # Enough updates that the copy model writes something (attention matrices with rows).
   trainer.train(tiny_config(train__max_num_batches=60, train__checkpoint_frequency_num_batches=30,
                             train__learning_rate=0.01, train__bleu_sample_size=0), str(work))
   model = tmp_path_factory.mktemp("model")
   checkpoint.export_model(str(work), str(model))
+  return work, model
+
+
+@pytest.fixture(scope="module")
+def server(trained):
+  _, model = trained
   srv, endpoint = serve.make_server(str(model), port=0, beam_size=2, max_batch=8,
                                     max_request_sentences=20, max_body_bytes=4096,
                                     background_load=False)
@@ -232,3 +243,40 @@ def test_attention_plot_writes_a_png(tmp_path):
   plot_attention.plot(np.eye(3)[:, ::-1], ["a", "b", "c"], ["x", "y", "z"], str(path), title="t")
   data = path.read_bytes()
   assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_checkpoint_averaging(trained, tmp_path):
+  from s2s_jax import average
+  work, _ = trained
+  assert average.kept_steps(str(work)) == [30, 60]
+  config, mean, _, _ = average.average(str(work), [30, 60])
+  a, b = (checkpoint.load_model(str(work), step)[1] for step in ("30", "60"))
+  for m, x, y in zip(*(jax.tree_util.tree_leaves(t) for t in (mean, a, b))):
+    np.testing.assert_allclose(m, (np.asarray(x) + np.asarray(y)) / 2, rtol=1e-6)
+  checkpoint.write_model_dir(str(tmp_path / "avg"), config, mean, *checkpoint.load_model(
+      str(work))[2:])
+  out = Translator.load(str(tmp_path / "avg"), DecodeConfig(beam_size=2)).translate([["1", "2"]])
+  assert len(out) == 1
+
+
+def test_an_ensemble_of_one_model_twice_decodes_as_the_model(trained):
+  work, model = trained
+  decode = DecodeConfig(beam_size=3, batch_size=8)
+  single = Translator.load(str(model), decode)
+  double = Translator.load(f"{model},{work}", decode)  # the same best parameters, twice
+  sentences = [["1", "2", "3"], ["4", "4", "5", "6"], []]
+  a = single.translate(sentences, with_attention=True)
+  b = double.translate(sentences, with_attention=True)
+  assert [t.tokens for t in a] == [t.tokens for t in b]
+  np.testing.assert_allclose(a[0].attention, b[0].attention, atol=1e-5)
+  np.testing.assert_allclose([t.score for t in a], [t.score for t in b], atol=1e-4)
+
+
+def test_an_ensemble_needs_one_vocabulary(trained, tmp_path):
+  work, model = trained
+  other = tmp_path / "other"
+  shutil.copytree(model, other)
+  (other / "vocab.trg.json").write_text(json.dumps(
+      {"<pad>": 0, "<unk>": 1, "<s>": 2, "</s>": 3, "zz": 4}))
+  with pytest.raises(UserError, match="other vocabularies"):
+    Translator.load(f"{model},{other}", DecodeConfig())
