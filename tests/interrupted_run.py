@@ -18,6 +18,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from s2s_jax import xla_setup  # noqa: E402
 
 xla_setup.configure()
+import jax  # noqa: E402
+
+# The test session's compilation cache: every run after the first skips compiling.
+jax.config.update("jax_compilation_cache_dir", os.environ.get("S2S_JAX_CACHE",
+                                                              "/tmp/s2s_jax_test_cache"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 from configs import tiny  # noqa: E402
 from s2s_jax import checkpoint, config, trainer  # noqa: E402
@@ -47,6 +53,7 @@ def main(workdir, max_batches, action=""):
     checkpoint.Checkpoints.save = save_then_die
   c = tiny.get_config()
   c.train.max_num_batches = int(max_batches)
+  c.train.bleu_sample_size = 0  # no beam search to compile: validation perplexity decides
   summary = trainer.train(config.from_configdict(c), workdir)
   print(f"finished: steps={summary['steps']} stop={summary['stop_reason']}")
 

@@ -280,3 +280,11 @@ def test_an_ensemble_needs_one_vocabulary(trained, tmp_path):
       {"<pad>": 0, "<unk>": 1, "<s>": 2, "</s>": 3, "zz": 4}))
   with pytest.raises(UserError, match="other vocabularies"):
     Translator.load(f"{model},{other}", DecodeConfig())
+
+
+def test_the_load_test_counts_requests_and_errors(server):
+  from s2s_jax import loadtest
+  port, _ = server
+  result = loadtest.run(f"http://127.0.0.1:{port}", ["1 2 3", "4 5"], clients=3, seconds=1.0)
+  assert result["requests"] > 0 and result["errors"] == 0
+  assert len(result["latencies"]) == result["requests"]
