@@ -64,5 +64,5 @@ if __name__ == "__main__":
   flags.DEFINE_integer("last", 4, "Average the last N kept checkpoints.")
   flags.DEFINE_string("steps", None, "Or these steps, comma-separated.")
   flags.DEFINE_string("output", None, "Folder for the averaged model.", required=True)
-  xla_setup.configure()
+  xla_setup.command_line()
   app.run(main)

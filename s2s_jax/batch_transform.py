@@ -106,5 +106,5 @@ if __name__ == "__main__":
                       required=True)
   flags.DEFINE_integer("beam_size", 5, "Beam size (1 = greedy).")
   flags.DEFINE_integer("batch_size", 64, "Sentences per decoding batch.")
-  xla_setup.configure()
+  xla_setup.command_line()
   app.run(main)

@@ -53,5 +53,5 @@ if __name__ == "__main__":
   flags.DEFINE_string("sentence", None, "A tokenized source sentence.", required=True)
   flags.DEFINE_string("output", "attention.png", "PNG file to write.")
   flags.DEFINE_integer("beam_size", 5, "Beam size.")
-  xla_setup.configure()
+  xla_setup.command_line()
   app.run(main)

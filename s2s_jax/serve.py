@@ -71,5 +71,5 @@ def main(argv):
 
 if __name__ == "__main__":
   _define_flags()
-  xla_setup.configure()
+  xla_setup.command_line()
   app.run(main)

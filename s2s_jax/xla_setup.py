@@ -12,3 +12,11 @@ def configure():
   flags = os.environ.get("XLA_FLAGS", "")
   extra = [f for f in CPU_FLAGS if f.split("=")[0] not in flags]
   os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
+
+
+def command_line():
+  """For the `python -m s2s_jax.<tool>` commands: XLA settings, and Orbax/JAX's absl INFO lines
+  (one per checkpoint file opened) kept off the user's console."""
+  configure()
+  from absl import logging as absl_logging
+  absl_logging.set_verbosity(absl_logging.WARNING)
