@@ -93,7 +93,6 @@ class Decoder:
         results[i] = (ids, float(scores[r, 0]), matrix)
     return results
 
-
   def decode_items(self, items, beam=None):
     """items: objects with .ids (source ids) and .attention (want the matrix). Returns
     (ids, score, attention or None) per item, in order.
