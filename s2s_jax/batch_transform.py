@@ -19,6 +19,7 @@ from absl import app, flags
 
 from s2s_jax import xla_setup
 from s2s_jax.errors import DataError, UserError
+from s2s_jax.serving import formats
 
 CHUNK_LINES = 4096  # lines decoded per call: enough to fill batches of every length bucket
 
@@ -28,13 +29,9 @@ def _sources(numbered_lines, path):
   out = []
   for n, line in numbered_lines:
     try:
-      record = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-      raise DataError(f"{path}: line {n} is not valid JSON: {e}") from None
-    if not isinstance(record, dict) or not isinstance(record.get("source"), str):
-      raise DataError(f'{path}: line {n} must be an object with a "source" string, got '
-                      f"{line.strip()[:80]!r}")
-    out.append(record["source"].split())
+      out.append(formats.jsonline_source(line).split())
+    except ValueError as e:
+      raise DataError(f"{path}: line {n} {e}") from None
   return out
 
 

@@ -25,6 +25,11 @@ def schedule_factor(cfg: TrainConfig, updates):
   return factor
 
 
+def has_schedule(cfg: TrainConfig) -> bool:
+  """Whether the rate changes with the update count (the plateau scheduler acts separately)."""
+  return cfg.lr_scheduler_type != "plateau_reduce" or cfg.learning_rate_warmup > 0
+
+
 def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
   def make(learning_rate):
     parts = []
@@ -40,7 +45,8 @@ def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
       parts.append(optax.scale_by_rms(decay=0.9, eps=1e-8))
     elif cfg.momentum > 0:  # sgd with MXNet's heavy-ball momentum
       parts.append(optax.trace(decay=cfg.momentum))
-    parts.append(optax.scale_by_schedule(lambda count: schedule_factor(cfg, count)))
+    if has_schedule(cfg):  # the default (plateau_reduce, no warm-up) adds no pass over the params
+      parts.append(optax.scale_by_schedule(lambda count: schedule_factor(cfg, count)))
     parts.append(optax.scale_by_learning_rate(learning_rate))
     return optax.chain(*parts)
   return optax.inject_hyperparams(make)(learning_rate=cfg.learning_rate)
@@ -58,6 +64,8 @@ def base_learning_rate(opt_state) -> float:
 
 def learning_rate(opt_state, cfg: TrainConfig) -> float:
   """The learning rate the next update uses: base x schedule factor."""
+  if not has_schedule(cfg):
+    return base_learning_rate(opt_state)
   counts = [s.count for s in opt_state.inner_state
             if isinstance(s, optax.ScaleByScheduleState)]
   return base_learning_rate(opt_state) * float(schedule_factor(cfg, counts[0]))

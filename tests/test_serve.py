@@ -144,7 +144,9 @@ BAD = [
      "application/json", None, 413, "21 sentences in one request; the maximum is 20"),
     ("body too large", b"x" * 5000, "application/json", None, 413, "5000 bytes; the maximum is 4096"),
     ("jsonlines without source", b'{"src": "1"}\n', "application/jsonlines", None, 400,
-     'line 1 has no "source"'),
+     'line 1 must be an object with a "source" string'),
+    ("jsonlines not JSON", b'{"source": "1"}\n{oops\n', "application/jsonlines", None, 400,
+     "line 2 is not valid JSON"),
 ]
 
 

@@ -111,15 +111,29 @@ def _parse_json(body):
   return out
 
 
+def jsonline_source(line) -> str:
+  """The "source" string of one JSON Lines record; ValueError says what is wrong with the line
+  (the endpoint and batch transform add where it is)."""
+  try:
+    record = json.loads(line)
+  except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+    raise ValueError(f"is not valid JSON: {e}") from None
+  if not isinstance(record, dict) or not isinstance(record.get("source"), str):
+    shown = line.strip()[:80] if isinstance(line, str) else line.strip()[:80].decode(errors="replace")
+    raise ValueError(f'must be an object with a "source" string, got {shown!r}')
+  return record["source"]
+
+
 def _parse_jsonlines(body):
   out = []
   for i, line in enumerate(body.splitlines()):
     if not line.strip():
       continue
-    record = _json(line, f"line {i + 1}")
-    if not isinstance(record, dict) or "source" not in record:
-      raise RequestError(400, f'line {i + 1} has no "source"')
-    out.append((_text(record["source"], f"line {i + 1}", "source"), False))
+    try:
+      source = jsonline_source(line)
+    except ValueError as e:
+      raise RequestError(400, f"line {i + 1} {e}") from None
+    out.append((_text(source, f"line {i + 1}", "source"), False))
   if not out:
     raise RequestError(400, "the request body holds no JSON lines")
   return out
