@@ -43,7 +43,12 @@ def server(trained):
   srv, endpoint = serve.make_server(str(model), port=0, beam_size=2, max_batch=8,
                                     max_request_sentences=20, max_body_bytes=4096,
                                     background_load=False)
-  thread = threading.Thread(target=srv.run, daemon=True)
+  def run():
+    try:
+      srv.run()
+    except OSError:  # close() below pulls the socket from under waitress's select loop
+      pass
+  thread = threading.Thread(target=run, daemon=True)
   thread.start()
   yield srv.effective_port, endpoint
   srv.close()
