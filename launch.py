@@ -57,6 +57,8 @@ _SAGEMAKER = flags.DEFINE_bool(
     "under --sagemaker_root, model exported to <root>/model, failures to <root>/output/failure.")
 _SAGEMAKER_ROOT = flags.DEFINE_string(
     "sagemaker_root", None, "--sagemaker: the container root (default $S2S_SAGEMAKER_ROOT or /opt/ml).")
+_NBEST = flags.DEFINE_integer("nbest", 1, "translate: hypotheses per sentence; above 1 the output "
+                              'is JSON Lines, {"translations": [...], "scores": [...]} best first.')
 _CHECKPOINT = flags.DEFINE_string("checkpoint", "best",
                                   "translate: 'best', 'latest' or the step of a kept checkpoint.")
 
@@ -133,7 +135,7 @@ def run():
 def translate(cfg, workdir):
   from s2s_jax import translate_file
   translate_file.main(cfg.decode, workdir, _INPUT.value, _OUTPUT.value, _REFERENCE.value,
-                      _BEAM.value, _CHECKPOINT.value)
+                      _BEAM.value, _CHECKPOINT.value, _NBEST.value)
 
 
 if __name__ == "__main__":

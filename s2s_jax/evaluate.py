@@ -32,6 +32,6 @@ def bleu(decoder, params, pairs, indices, trg_words, beam=None):
   """(BLEU 0-100, hypotheses, references) of the sample, decoded with `params`."""
   decoder.params = params
   decoded = decoder.decode_ids([pairs.source(i).tolist() for i in indices], beam)
-  hyps = [" ".join(trg_words[t] for t in ids) for ids, _, _ in decoded]
+  hyps = [" ".join(trg_words[t] for t in d.ids) for d in decoded]
   refs = [" ".join(vocab_lib.tokens_from_ids(pairs.target(i), trg_words)) for i in indices]
   return metrics.bleu(hyps, refs), hyps, refs

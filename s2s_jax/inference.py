@@ -26,6 +26,15 @@ SOURCE_BUCKET = 16
 class SourceItem:
   ids: list  # source token ids
   attention: bool = False  # return the attention matrix
+  nbest: int = 1  # hypotheses to return, best first (at most the beam size)
+
+
+@dataclasses.dataclass
+class Decoded:
+  ids: list             # target ids, no <s>, </s> or <pad>
+  score: float          # length-normalised negative log-probability (lower is better)
+  attention: np.ndarray | None = None  # (len(ids), source ids) of the best, when asked for
+  nbest: list = dataclasses.field(default_factory=list)  # [(ids, score)], best first
 
 
 @dataclasses.dataclass
@@ -33,6 +42,7 @@ class Translation:
   tokens: list          # target tokens, no <s>, </s> or <pad>
   score: float          # length-normalised negative log-probability (lower is better)
   attention: np.ndarray | None = None  # (len(tokens), source tokens), when asked for
+  nbest: list = dataclasses.field(default_factory=list)  # [(tokens, score)], best first
 
 
 class Decoder:
@@ -45,10 +55,12 @@ class Decoder:
     self.params = params
     self.decode_config = decode
     self.model = Seq2Seq(model_config, hoist=False)
-    self._search = jax.jit(self._search_fn, static_argnames=("beam", "max_len", "with_attention"),
+    self._search = jax.jit(self._search_fn,
+                           static_argnames=("beam", "max_len", "with_attention", "exhaustive"),
                            compiler_options=compiler_options)
 
-  def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention):
+  def _start(self, params, src, beam):
+    """(step function, decoder carry, per-sentence memory), both with `beam` rows per sentence."""
     variables = {"params": params}
     enc = self.model.apply(variables, src, method=Seq2Seq.encode)
     carry, memory = self.model.apply(variables, enc, method=Seq2Seq.init_state)
@@ -56,19 +68,31 @@ class Decoder:
 
     def step(prev, carry, memory):
       return self.model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
+    return step, carry, memory
+
+  def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention, exhaustive):
+    step, carry, memory = self._start(params, src, beam)
     d = self.decode_config
-    return beam_lib.beam_search(step, carry, memory, max_lengths, beam=beam, max_len=max_len,
-                                source_len=src.shape[1], alpha=d.length_penalty_alpha,
-                                beta=d.length_penalty_beta, with_attention=with_attention)
+    tokens, scores, lengths, attention = beam_lib.beam_search(
+        step, carry, memory, max_lengths, beam=beam, max_len=max_len, source_len=src.shape[1],
+        alpha=d.length_penalty_alpha, beta=d.length_penalty_beta, with_attention=with_attention,
+        stop_early=not exhaustive)
+    return tokens, scores, lengths, attention[:, 0]  # only the best hypothesis's attention
 
   def max_output_length(self, source_length):
     c = self.config
     factor = c.length_ratio_mean + self.decode_config.max_output_length_num_stds * c.length_ratio_std
     return max(1, int(math.ceil(factor * source_length)))
 
-  def decode_ids(self, sources, beam=None, with_attention=False):
-    """sources: list of id lists. Returns [(ids, score, attention or None)] in input order."""
+  def decode_ids(self, sources, beam=None, with_attention=False, nbest=1):
+    """sources: list of id lists. Returns a Decoded per source, in input order.
+
+    nbest > 1 asks for that many hypotheses per sentence (at most the beam): the search then runs
+    until every hypothesis is finished, as Sockeye's does, instead of stopping at the best.
+    """
     beam = beam or self.decode_config.beam_size
+    if not 1 <= nbest <= beam:
+      raise UserError(f"nbest is {nbest}; it must be between 1 and the beam size ({beam})")
     rows = self.decode_config.batch_size
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     results = [None] * len(sources)
@@ -85,21 +109,23 @@ class Decoder:
         limits[r] = self.max_output_length(len(sources[i]))
       max_len = self.max_output_length(src_len)
       tokens, scores, lengths, att = jax.device_get(self._search(
-          self.params, src, limits, beam=beam, max_len=max_len, with_attention=with_attention))
+          self.params, src, limits, beam=beam, max_len=max_len, with_attention=with_attention,
+          exhaustive=nbest > 1))
       for r, i in enumerate(chunk):
-        n = int(lengths[r, 0])
-        ids = [int(t) for t in tokens[r, 0, :n] if t not in (vocab_lib.EOS_ID, vocab_lib.PAD_ID)]
-        matrix = att[r, 0, :len(ids), :len(sources[i])] if with_attention else None
-        results[i] = (ids, float(scores[r, 0]), matrix)
+        hyps = [(_strip(tokens[r, k, :lengths[r, k]]), float(scores[r, k])) for k in range(nbest)
+                if scores[r, k] < beam_lib.INF / 2]  # unfinished hypotheses were dropped
+        ids, score = hyps[0]
+        matrix = att[r, :len(ids), :len(sources[i])] if with_attention else None
+        results[i] = Decoded(ids, score, matrix, hyps)
     return results
 
   def decode_items(self, items, beam=None):
-    """items: objects with .ids (source ids) and .attention (want the matrix). Returns
-    (ids, score, attention or None) per item, in order.
+    """items: SourceItems. Returns a Decoded per item, in order.
 
     An empty source gives an empty output. A source longer than max_seq_len_source is split into
     chunks of that length, each translated alone and the outputs joined, as Sockeye does: the
-    score is the length-weighted mean of the chunks' scores, the attention block-diagonal.
+    score is the length-weighted mean of the chunks' scores, the attention block-diagonal, and
+    the n-best list holds only the joined best.
     """
     limit = self.config.max_seq_len_source
     pieces, owners = [], []
@@ -108,26 +134,35 @@ class Decoder:
         pieces.append(list(item.ids[start:start + limit]))
         owners.append(k)
     with_attention = any(item.attention for item in items)
-    decoded = self.decode_ids(pieces, beam, with_attention) if pieces else []
+    nbest = max((item.nbest for item in items), default=1)
+    decoded = self.decode_ids(pieces, beam, with_attention, nbest) if pieces else []
     parts = [[] for _ in items]
     for k, piece, result in zip(owners, pieces, decoded):
       parts[k].append((piece, result))
-    return [_join(p, len(item.ids), item.attention) for p, item in zip(parts, items)]
+    return [_join(p, len(item.ids), item) for p, item in zip(parts, items)]
 
 
-def _join(parts, source_len, with_attention):
-  """One result from the results of a source's chunks (see decode_items)."""
-  ids = [t for _, (chunk_ids, _, _) in parts for t in chunk_ids]
-  weights = [max(len(chunk_ids), 1) for _, (chunk_ids, _, _) in parts]
-  score = (sum(w * s for w, (_, (_, s, _)) in zip(weights, parts)) / sum(weights)) if parts else 0.0
+def _strip(ids):
+  return [int(t) for t in ids if t not in (vocab_lib.EOS_ID, vocab_lib.PAD_ID)]
+
+
+def _join(parts, source_len, item):
+  """One result for `item` from the results of its chunks (see decode_items)."""
+  if len(parts) == 1:
+    _, only = parts[0]
+    return Decoded(only.ids, only.score, only.attention if item.attention else None,
+                   only.nbest[:item.nbest])
+  ids = [t for _, d in parts for t in d.ids]
+  weights = [max(len(d.ids), 1) for _, d in parts]
+  score = sum(w * d.score for w, (_, d) in zip(weights, parts)) / sum(weights) if parts else 0.0
   matrix = None
-  if with_attention:
+  if item.attention:
     matrix = np.zeros((len(ids), source_len), np.float32)
     row = col = 0
-    for piece, (chunk_ids, _, att) in parts:
-      matrix[row:row + len(chunk_ids), col:col + len(piece)] = att
-      row, col = row + len(chunk_ids), col + len(piece)
-  return ids, score, matrix
+    for piece, d in parts:
+      matrix[row:row + len(d.ids), col:col + len(piece)] = d.attention
+      row, col = row + len(d.ids), col + len(piece)
+  return Decoded(ids, score, matrix, [(ids, score)])
 
 
 class EnsembleDecoder(Decoder):
@@ -139,7 +174,7 @@ class EnsembleDecoder(Decoder):
     super().__init__(model_configs[0], tuple(params_list), decode, compiler_options)
     self.models = [Seq2Seq(c, hoist=False) for c in model_configs]
 
-  def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention):
+  def _start(self, params, src, beam):
     states = []
     for model, p in zip(self.models, params):
       enc = model.apply({"params": p}, src, method=Seq2Seq.encode)
@@ -154,10 +189,7 @@ class EnsembleDecoder(Decoder):
       mean = jax.nn.logsumexp(log_probs, axis=0) - jnp.log(float(len(outs)))
       attention = jnp.mean(jnp.stack([att for _, _, att in outs]), axis=0)
       return mean, tuple(c for _, c, _ in outs), attention
-    d = self.decode_config
-    return beam_lib.beam_search(step, carry, memory, max_lengths, beam=beam, max_len=max_len,
-                                source_len=src.shape[1], alpha=d.length_penalty_alpha,
-                                beta=d.length_penalty_beta, with_attention=with_attention)
+    return step, carry, memory
 
 
 class Translator:
@@ -184,9 +216,13 @@ class Translator:
     decoder = EnsembleDecoder([m[0] for m in loaded], [m[1] for m in loaded], decode)
     return cls(decoder, src_vocab, trg_vocab)
 
-  def translate(self, sentences, beam=None, with_attention=False):
+  def translate(self, sentences, beam=None, with_attention=False, nbest=1):
     """sentences: list of token lists. Returns a Translation per sentence, in order."""
-    items = [SourceItem(vocab_lib.ids_from_tokens(s, self.src_vocab), with_attention)
+    items = [SourceItem(vocab_lib.ids_from_tokens(s, self.src_vocab), with_attention, nbest)
              for s in sentences]
-    return [Translation([self.trg_words[x] for x in ids], score, att)
-            for ids, score, att in self.decoder.decode_items(items, beam)]
+    return [Translation(self.words(d.ids), d.score, d.attention,
+                        [(self.words(ids), score) for ids, score in d.nbest])
+            for d in self.decoder.decode_items(items, beam)]
+
+  def words(self, ids):
+    return [self.trg_words[x] for x in ids]

@@ -122,12 +122,12 @@ def test_architecture(variant):
   decoder = Decoder(cfg, params["params"], DecodeConfig(beam_size=2, batch_size=4), FAST_COMPILE)
   sources = [[5, 6, 7, 8, 9], [11], [4, 12, 13]]
   batched = decoder.decode_ids(sources, with_attention=True)
-  for src_ids, (ids, score, att) in zip(sources, batched):
-    alone_ids, alone_score, alone_att = decoder.decode_ids([src_ids], with_attention=True)[0]
-    assert alone_ids == ids, "batched and one-by-one decoding differ"
-    assert alone_score == pytest.approx(score, abs=1e-4)
-    assert att.shape == (len(ids), len(src_ids))
-    np.testing.assert_allclose(alone_att, att, atol=1e-5)
+  for src_ids, out in zip(sources, batched):
+    alone = decoder.decode_ids([src_ids], with_attention=True)[0]
+    assert alone.ids == out.ids, "batched and one-by-one decoding differ"
+    assert alone.score == pytest.approx(out.score, abs=1e-4)
+    assert out.attention.shape == (len(out.ids), len(src_ids))
+    np.testing.assert_allclose(alone.attention, out.attention, atol=1e-5)
 
 
 def test_hoisted_gradients_equal_plain_autodiff_for_deep_and_normalised_rnns():

@@ -10,7 +10,8 @@ import pytest
 from s2s_jax import beam_search as beam_search_lib
 from s2s_jax.beam_search import beam_search, length_penalty
 from s2s_jax.config import DecodeConfig, ModelConfig
-from s2s_jax.data.vocab import EOS_ID, PAD_ID
+from s2s_jax.data.vocab import BOS_ID, EOS_ID, PAD_ID
+from s2s_jax.errors import UserError
 from s2s_jax.inference import Decoder
 from s2s_jax.models.seq2seq import Seq2Seq
 
@@ -87,26 +88,26 @@ def test_batched_and_one_by_one_decoding_agree(min_hypotheses, monkeypatch):
   rng = np.random.RandomState(1)
   sources = [rng.randint(4, 20, n).tolist() for n in (3, 9, 1, 5, 7, 2)]
   batched = decoder.decode_ids(sources, with_attention=True)
-  for src, (ids, score, att) in zip(sources, batched):
-    alone_ids, alone_score, alone_att = decoder.decode_ids([src], with_attention=True)[0]
-    assert alone_ids == ids
-    assert alone_score == pytest.approx(score, abs=1e-4)
-    np.testing.assert_allclose(alone_att, att, atol=1e-5)
+  for src, out in zip(sources, batched):
+    alone = decoder.decode_ids([src], with_attention=True)[0]
+    assert alone.ids == out.ids
+    assert alone.score == pytest.approx(out.score, abs=1e-4)
+    np.testing.assert_allclose(alone.attention, out.attention, atol=1e-5)
 
 
 def test_attention_matrix_shape_and_rows():
   decoder = _decoder()
-  (ids, _, att), = decoder.decode_ids([[5, 6, 7]], with_attention=True)
-  assert att.shape == (len(ids), 3)
-  np.testing.assert_allclose(att.sum(axis=1), 1.0, rtol=1e-4)
+  out, = decoder.decode_ids([[5, 6, 7]], with_attention=True)
+  assert out.attention.shape == (len(out.ids), 3)
+  np.testing.assert_allclose(out.attention.sum(axis=1), 1.0, rtol=1e-4)
 
 
 def test_greedy_is_beam_one():
   decoder = _decoder()
   sources = [[5, 6, 7, 8], [9, 4]]
   greedy = decoder.decode_ids(sources, beam=1)
-  for (ids, _, _), src in zip(greedy, sources):
-    assert len(ids) <= decoder.max_output_length(len(src))
+  for out, src in zip(greedy, sources):
+    assert len(out.ids) <= decoder.max_output_length(len(src))
 
 
 
@@ -125,4 +126,39 @@ def test_beam_one_equals_step_by_step_argmax():
     expected.append(int(prev[0]))
   # An untrained model may pick <pad>; it is fed back like any token but left out of the output.
   expected = [t for t in expected if t != PAD_ID]
-  assert decoder.decode_ids([source], beam=1)[0][0] == expected
+  assert decoder.decode_ids([source], beam=1)[0].ids == expected
+
+
+def _forced_score(decoder, source, ids):
+  """Length-normalised NLL of `ids` + </s> under the model, by teacher forcing."""
+  model, variables = decoder.model, {"params": decoder.params}
+  enc = model.apply(variables, jnp.array([source]), method=Seq2Seq.encode)
+  carry, memory = model.apply(variables, enc, method=Seq2Seq.init_state)
+  prev, nll = jnp.array([BOS_ID]), 0.0
+  for token in ids + [EOS_ID]:
+    logits, carry, _ = model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
+    nll -= float(jax.nn.log_softmax(logits[0])[token])
+    prev = jnp.array([token])
+  return nll / float(length_penalty(jnp.array(len(ids) + 1), 1.0, 0.0))
+
+
+def test_nbest_lists_distinct_hypotheses_best_first_with_their_scores():
+  decoder = _decoder()
+  # No <pad> from this untrained model: the outputs leave it out, so it could not be re-scored.
+  output = decoder.params["output"]
+  no_pad = {**output, "b_out": output["b_out"].at[PAD_ID].set(-1e4)}
+  decoder.params = {**decoder.params, "output": no_pad}
+  sources = [[5, 9, 7, 11], [6, 4]]
+  for source, out in zip(sources, decoder.decode_ids(sources, nbest=3)):
+    assert len(out.nbest) == 3
+    assert (out.ids, out.score) == out.nbest[0]
+    scores = [score for _, score in out.nbest]
+    assert scores == sorted(scores)
+    assert len({tuple(ids) for ids, _ in out.nbest}) == 3
+    for ids, score in out.nbest:  # each score is the model's own: no hypothesis is mixed up
+      assert score == pytest.approx(_forced_score(decoder, source, ids), abs=1e-4)
+
+
+def test_nbest_larger_than_the_beam_is_refused():
+  with pytest.raises(UserError, match="nbest is 4; it must be between 1 and the beam size \\(3\\)"):
+    _decoder().decode_ids([[5, 6]], nbest=4)

@@ -92,6 +92,19 @@ def test_json_with_attention_matrix(server):
   assert target == expected
 
 
+def test_json_nbest(server):
+  port, endpoint = server
+  status, _, body = _json_request(port, [{"data": "1 2 3", "configuration": {"nbest": "2"}},
+                                         {"data": "4 5"}])
+  assert status == 200, body
+  first, second = json.loads(body)["predictions"]
+  assert "nbest" not in second
+  expected = endpoint.translator.translate([["1", "2", "3"]], nbest=2)[0].nbest
+  assert [(h["target"].split(), h["score"]) for h in first["nbest"]] == [
+      (tokens, pytest.approx(score, abs=1e-5)) for tokens, score in expected]
+  assert first["target"] == first["nbest"][0]["target"]
+
+
 def test_jsonlines(server):
   port, _ = server
   body = b'{"source": "1 2 3"}\n{"source": "4"}\n'
@@ -116,7 +129,7 @@ def test_recordio_with_the_sdk(server):
   assert status == 200 and ctype == "application/x-recordio-protobuf"
   records = common.read_records(io.BytesIO(out))
   got = [list(r.features["target"].int32_tensor.values) for r in records]
-  expected = [ids for ids, _, _ in endpoint.translator.decoder.decode_items(
+  expected = [d.ids for d in endpoint.translator.decoder.decode_items(
       [SourceItem(s) for s in sources])]
   assert got == expected
 
@@ -138,6 +151,11 @@ BAD = [
     ("empty data", b'{"instances": [{"data": "  "}]}', "application/json", None, 400,
      "'data' is empty"),
     ("empty body", b"", "application/json", None, 400, "body is empty"),
+    ("nbest above the beam", b'{"instances": [{"data": "1", "configuration": {"nbest": "3"}}]}',
+     "application/json", None, 400, '"nbest" must be a whole number from 1 to the beam size (2), '
+     'got "3"'),
+    ("nbest not a number", b'{"instances": [{"data": "1", "configuration": {"nbest": 1.5}}]}',
+     "application/json", None, 400, 'got 1.5'),
     ("content type", b"1 2 3", "text/plain", None, 415, "unsupported Content-Type 'text/plain'"),
     ("accept", b'{"instances": [{"data": "1"}]}', "application/json", "text/csv", 406,
      "Accept 'text/csv'"),
@@ -206,11 +224,12 @@ def test_long_sources_are_split_into_chunks(server):
   decoder = endpoint.translator.decoder
   limit = decoder.config.max_seq_len_source
   long = [4 + i % 5 for i in range(limit * 2 + 3)]
-  (ids, _, att), = decoder.decode_items([SourceItem(long, attention=True)])
+  out, = decoder.decode_items([SourceItem(long, attention=True)])
+  ids, att = out.ids, out.attention
   parts = decoder.decode_items([SourceItem(long[i:i + limit]) for i in range(0, len(long), limit)])
-  assert ids == [t for p, _, _ in parts for t in p]
+  assert ids == [t for p in parts for t in p.ids]
   assert att.shape == (len(ids), len(long))
-  first = len(parts[0][0])
+  first = len(parts[0].ids)
   assert not att[:first, limit:].any() and not att[first:, :limit].any()  # block-diagonal
 
 

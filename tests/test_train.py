@@ -104,6 +104,21 @@ def test_translate_command_writes_one_line_per_input(trained, tmp_path):
   assert missing.returncode == 2 and "is not a model directory" in missing.stderr
 
 
+def test_translate_command_writes_nbest_lists_as_json_lines(trained, tmp_path):
+  full, *_ = trained
+  (tmp_path / "in.txt").write_text("1 2 3\n\n4 5\n")
+  out = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}",
+                f"--output={tmp_path / 'out.jsonl'}", "--beam_size=2", "--nbest=2")
+  assert out.returncode == 0, out.stderr[-2000:]
+  lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+  assert len(lines) == 3 and lines[1] == {"translations": [""], "scores": [0.0]}
+  for line in (lines[0], lines[2]):
+    assert len(line["translations"]) == 2 and line["scores"] == sorted(line["scores"])
+  bad = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}",
+                "--beam_size=2", "--nbest=3")
+  assert bad.returncode == 2 and "nbest is 3; it must be between 1 and the beam size (2)" in bad.stderr
+
+
 def test_a_finished_run_restarted_does_not_train_again(trained):
   full, *_ = trained
   again = trainer.train(tiny_config(), str(full))

@@ -60,7 +60,8 @@ class Endpoint:
     accept = formats.response_type(environ.get("HTTP_ACCEPT"), content_type)
     body = _read_body(environ, self.max_body_bytes)
     t = self.translator
-    items = formats.parse(body, content_type, t.src_vocab, self.max_request_sentences)
+    items = formats.parse(body, content_type, t.src_vocab, self.max_request_sentences,
+                          t.decoder.decode_config.beam_size)
     results = self.batcher.translate(items, self.timeout_s)
     payload = formats.render(results, items, accept, t.trg_words)
     start_response("200 OK", [("Content-Type", accept), ("Content-Length", str(len(payload)))])

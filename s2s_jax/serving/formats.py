@@ -3,6 +3,8 @@
   application/json                  {"instances": [{"data": "tok tok", "configuration":
                                      {"attention_matrix": "true"}}]} -> {"predictions":
                                      [{"target": "...", "matrix": [[...]]}]}
+                                    beyond SageMaker, "nbest": "3" in "configuration" adds
+                                     "nbest": [{"target": "...", "score": s}, ...], best first
   application/jsonlines             {"source": "tok tok"} per line -> {"target": "..."} per line
   application/x-recordio-protobuf   Records with "source" ids -> Records with "target" ids
 
@@ -56,7 +58,9 @@ def response_type(accept: str | None, content_type: str) -> str:
                      f"supported: {', '.join(CONTENT_TYPES)}")
 
 
-def parse(body: bytes, content_type: str, src_vocab: dict, max_sentences: int) -> list[Item]:
+def parse(body: bytes, content_type: str, src_vocab: dict, max_sentences: int,
+          beam_size: int = 1) -> list[Item]:
+  """beam_size: the server's; no request may ask for more hypotheses than that."""
   if content_type not in CONTENT_TYPES:
     raise RequestError(415, f"unsupported Content-Type '{content_type}'; supported: "
                        f"{', '.join(CONTENT_TYPES)}")
@@ -65,9 +69,9 @@ def parse(body: bytes, content_type: str, src_vocab: dict, max_sentences: int) -
   if content_type == RECORDIO:
     items = _parse_recordio(body, len(src_vocab))
   else:
-    texts = _parse_json(body) if content_type == JSON else _parse_jsonlines(body)
-    items = [Item(vocab_lib.ids_from_tokens(text.split(), src_vocab), attention)
-             for text, attention in texts]
+    texts = _parse_json(body, beam_size) if content_type == JSON else _parse_jsonlines(body)
+    items = [Item(vocab_lib.ids_from_tokens(text.split(), src_vocab), attention, nbest)
+             for text, attention, nbest in texts]
   if len(items) > max_sentences:
     raise RequestError(413, f"{len(items)} sentences in one request; the maximum is "
                        f"{max_sentences} (--max_request_sentences)")
@@ -90,7 +94,7 @@ def _text(value, where, key):
   return value
 
 
-def _parse_json(body):
+def _parse_json(body, beam_size):
   request = _json(body, "the request body")
   if not isinstance(request, dict) or "instances" not in request:
     raise RequestError(400, 'the request body must be a JSON object with "instances": '
@@ -107,8 +111,20 @@ def _parse_json(body):
     if not isinstance(config, dict):
       raise RequestError(400, f'{where}: "configuration" must be an object')
     attention = str(config.get("attention_matrix", "false")).lower() == "true"
-    out.append((_text(instance["data"], where, "data"), attention))
+    nbest = _nbest(config.get("nbest", 1), beam_size, where)
+    out.append((_text(instance["data"], where, "data"), attention, nbest))
   return out
+
+
+def _nbest(value, beam_size, where):
+  try:
+    nbest = int(str(value))  # "3" as SageMaker's configuration values, or 3; not 2.5 or true
+  except ValueError:
+    nbest = None
+  if nbest is None or not 1 <= nbest <= beam_size:
+    raise RequestError(400, f'{where}: "nbest" must be a whole number from 1 to the beam size '
+                       f"({beam_size}), got {json.dumps(value)}")
+  return nbest
 
 
 def jsonline_source(line) -> str:
@@ -133,7 +149,7 @@ def _parse_jsonlines(body):
       source = jsonline_source(line)
     except ValueError as e:
       raise RequestError(400, f"line {i + 1} {e}") from None
-    out.append((_text(source, f"line {i + 1}", "source"), False))
+    out.append((_text(source, f"line {i + 1}", "source"), False, 1))
   if not out:
     raise RequestError(400, "the request body holds no JSON lines")
   return out
@@ -149,17 +165,20 @@ def _parse_recordio(body, vocab_size):
 
 
 def render(results, items, accept: str, trg_words) -> bytes:
-  """results: (target ids, score, attention or None) per item, in request order."""
+  """results: an inference.Decoded per item, in request order."""
   if accept == RECORDIO:
-    return b"".join(recordio.frame(_target_record(ids)) for ids, _, _ in results)
-  targets = [" ".join(vocab_lib.tokens_from_ids(ids, trg_words)) for ids, _, _ in results]
+    return b"".join(recordio.frame(_target_record(d.ids)) for d in results)
+  targets = [" ".join(vocab_lib.tokens_from_ids(d.ids, trg_words)) for d in results]
   if accept == JSONLINES:
     return "".join(json.dumps({"target": t}) + "\n" for t in targets).encode()
   predictions = []
-  for target, (_, _, matrix), item in zip(targets, results, items):
+  for target, decoded, item in zip(targets, results, items):
     prediction = {"target": target}
     if item.attention:
-      prediction["matrix"] = np.asarray(matrix).round(6).tolist()
+      prediction["matrix"] = np.asarray(decoded.attention).round(6).tolist()
+    if item.nbest > 1:
+      prediction["nbest"] = [{"target": " ".join(vocab_lib.tokens_from_ids(ids, trg_words)),
+                              "score": round(score, 6)} for ids, score in decoded.nbest]
     predictions.append(prediction)
   return json.dumps({"predictions": predictions}).encode()
 
