@@ -1,7 +1,7 @@
 r"""Benchmark: training and decoding throughput on the configured data; prints figures, asserts nothing.
 
   python -m s2s_jax.bench --config=configs/lstm_attn.py:data=multi30k,peers=true \
-      [--steps=200] [--decode_from=runs/lstm_attn_data-multi30k] [--json=bench.json]
+      [--steps=200] [--decode_from=runs/lstm_attn_data-multi30k [--skip_train]] [--json=bench.json]
 
 Training: a fresh model; the step is compiled ahead of time for every bucket shape (compile time is
 measured by JAX's own compile events and reported apart), then `--steps` timed updates from the
@@ -31,6 +31,7 @@ _STEPS = flags.DEFINE_integer("steps", 200, "Timed training updates after warm-u
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/s2s_bench", "Scratch folder for the data.")
 _DECODE_FROM = flags.DEFINE_string("decode_from", None, "Trained workdir to decode with.")
 _SKIP_DECODE = flags.DEFINE_bool("skip_decode", False, "Only measure training.")
+_SKIP_TRAIN = flags.DEFINE_bool("skip_train", False, "Only measure decoding (needs --decode_from).")
 _JSON = flags.DEFINE_string("json", None, "Also write the figures to this file.")
 
 
@@ -146,10 +147,16 @@ def main(argv):
   from s2s_jax import config as config_lib
   cfg = config_lib.from_configdict(_CONFIG.value)
   timer = CompileTimer()
-  setup, state, result = bench_training(cfg, _WORKDIR.value, _STEPS.value, timer)
-  result.update(peak_memory_gib())
+  if _SKIP_TRAIN.value and not _DECODE_FROM.value:
+    raise app.UsageError("--skip_train needs --decode_from=WORKDIR, a model to decode with")
+  setup = params = None
+  result = {}
+  if not _SKIP_TRAIN.value:
+    setup, state, result = bench_training(cfg, _WORKDIR.value, _STEPS.value, timer)
+    params = state.params
   if not _SKIP_DECODE.value:
-    result.update(bench_decoding(cfg, setup, state.params, _DECODE_FROM.value, timer))
+    result.update(bench_decoding(cfg, setup, params, _DECODE_FROM.value, timer))
+  result.update(peak_memory_gib())
   width = max(map(len, result))
   for key, value in result.items():
     print(f"{key:<{width}}  {value}")

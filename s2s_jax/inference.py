@@ -1,8 +1,9 @@
-"""Translation with a trained model: a jitted encode + beam search per (rows, source bucket, beam).
+"""Translation with a trained model: a jitted encode + beam search per (beam, source bucket).
 
-Sentences are sorted by length and decoded in batches padded to a source bucket (a multiple of
-SOURCE_BUCKET) and, when fewer than a batch, to a power-of-two number of rows; results come back
-in input order. The output limit of a sentence of n tokens is
+Sentences are sorted by length and decoded in batches of `batch_size` rows padded to a source
+bucket (a multiple of SOURCE_BUCKET); results come back in input order. A batch with fewer
+sentences keeps its rows: the empty ones finish at the first step and leave the batch there (see
+beam_search), so one program per bucket serves every batch size. The output limit of a sentence of n tokens is
 ceil((mean + k * std) * n) from the training length ratio (spec §5.10).
 """
 
@@ -17,6 +18,7 @@ from s2s_jax import beam_search as beam_lib
 from s2s_jax.config import DecodeConfig, ModelConfig
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import UserError
+from s2s_jax.models import embed
 from s2s_jax.models.seq2seq import Seq2Seq
 
 SOURCE_BUCKET = 16
@@ -52,22 +54,37 @@ class Decoder:
                compiler_options=None):
     """compiler_options: XLA options for the search programs (tests ask for quicker compiles)."""
     self.config = model_config
-    self.params = params
     self.decode_config = decode
-    self.model = Seq2Seq(model_config, hoist=False)
+    self.model = Seq2Seq(model_config, hoist=False)  # for the checkpoint's params, as given
+    self._search_model = Seq2Seq(model_config, hoist=False, vocab_major_output=True)
+    self.params = params
     self._search = jax.jit(self._search_fn,
                            static_argnames=("beam", "max_len", "with_attention", "exhaustive"),
                            compiler_options=compiler_options)
 
+  @property
+  def params(self):
+    """The model's parameters as a checkpoint holds them (setting them also makes the search's
+    copy, whose output weight is held vocabulary-major: embed.vocab_major_params)."""
+    return self._params
+
+  @params.setter
+  def params(self, params):
+    self._params = params
+    self._search_params = self._search_layout(params)
+
+  def _search_layout(self, params):
+    return embed.vocab_major_params(params)
+
   def _start(self, params, src, beam):
     """(step function, decoder carry, per-sentence memory), both with `beam` rows per sentence."""
-    variables = {"params": params}
-    enc = self.model.apply(variables, src, method=Seq2Seq.encode)
-    carry, memory = self.model.apply(variables, enc, method=Seq2Seq.init_state)
+    model, variables = self._search_model, {"params": params}
+    enc = model.apply(variables, src, method=Seq2Seq.encode)
+    carry, memory = model.apply(variables, enc, method=Seq2Seq.init_state)
     carry, memory = jax.tree_util.tree_map(lambda x: jnp.repeat(x, beam, axis=0), (carry, memory))
 
     def step(prev, carry, memory):
-      return self.model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
+      return model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
     return step, carry, memory
 
   def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention, exhaustive):
@@ -84,6 +101,17 @@ class Decoder:
     factor = c.length_ratio_mean + self.decode_config.max_output_length_num_stds * c.length_ratio_std
     return max(1, int(math.ceil(factor * source_length)))
 
+  @staticmethod
+  def source_bucket(length):
+    return max(SOURCE_BUCKET, -(-length // SOURCE_BUCKET) * SOURCE_BUCKET)
+
+  def warm_up(self, beam=None, with_attention=False):
+    """Compiles the search for every source bucket up to max_seq_len_source."""
+    for length in range(SOURCE_BUCKET, self.source_bucket(self.config.max_seq_len_source) + 1,
+                        SOURCE_BUCKET):
+      self.decode_ids([[vocab_lib.UNK_ID] * min(length, self.config.max_seq_len_source)], beam,
+                      with_attention)
+
   def decode_ids(self, sources, beam=None, with_attention=False, nbest=1):
     """sources: list of id lists. Returns a Decoded per source, in input order.
 
@@ -98,19 +126,16 @@ class Decoder:
     results = [None] * len(sources)
     for start in range(0, len(order), rows):
       chunk = order[start:start + rows]
-      # Fewer sentences than a batch use the next power of two rows, not a whole batch.
-      rows_now = min(rows, 1 << (len(chunk) - 1).bit_length())
-      longest = max(len(sources[i]) for i in chunk)
-      src_len = max(SOURCE_BUCKET, -(-longest // SOURCE_BUCKET) * SOURCE_BUCKET)
-      src = np.zeros((rows_now, src_len), np.int32)
-      limits = np.ones((rows_now,), np.int32)
+      src_len = self.source_bucket(max(len(sources[i]) for i in chunk))
+      src = np.zeros((rows, src_len), np.int32)
+      limits = np.zeros((rows,), np.int32)  # 0: an empty row, done from the start
       for r, i in enumerate(chunk):
         src[r, :len(sources[i])] = sources[i]
         limits[r] = self.max_output_length(len(sources[i]))
       max_len = self.max_output_length(src_len)
       tokens, scores, lengths, att = jax.device_get(self._search(
-          self.params, src, limits, beam=beam, max_len=max_len, with_attention=with_attention,
-          exhaustive=nbest > 1))
+          self._search_params, src, limits, beam=beam, max_len=max_len,
+          with_attention=with_attention, exhaustive=nbest > 1))
       for r, i in enumerate(chunk):
         hyps = [(_strip(tokens[r, k, :lengths[r, k]]), float(scores[r, k])) for k in range(nbest)
                 if scores[r, k] < beam_lib.INF / 2]  # unfinished hypotheses were dropped
@@ -171,8 +196,11 @@ class EnsembleDecoder(Decoder):
   attention. Output lengths follow the first model's length statistics."""
 
   def __init__(self, model_configs, params_list, decode: DecodeConfig, compiler_options=None):
+    self.models = [Seq2Seq(c, hoist=False, vocab_major_output=True) for c in model_configs]
     super().__init__(model_configs[0], tuple(params_list), decode, compiler_options)
-    self.models = [Seq2Seq(c, hoist=False) for c in model_configs]
+
+  def _search_layout(self, params):
+    return tuple(embed.vocab_major_params(p) for p in params)
 
   def _start(self, params, src, beam):
     states = []

@@ -89,4 +89,6 @@ if __name__ == "__main__":
   flags.DEFINE_string("offline_model_dir", None, "Also time offline decoding of this model.")
   flags.DEFINE_integer("beam_size", 5, "Offline decoding: beam size (match the server's).")
   flags.DEFINE_integer("batch_size", 64, "Offline decoding: batch size (match --max_batch).")
+  from s2s_jax import xla_setup
+  xla_setup.command_line()
   app.run(main)

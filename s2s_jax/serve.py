@@ -25,15 +25,19 @@ def _define_flags():
   flags.DEFINE_integer("port", 8080, "Port (SageMaker uses 8080).")
   flags.DEFINE_integer("beam_size", 5, "Beam size (1 = greedy).")
   flags.DEFINE_integer("max_batch", 64, "Sentences decoded together, across requests.")
-  flags.DEFINE_float("max_wait_ms", 5.0, "How long the first waiting request waits for others.")
+  flags.DEFINE_float("max_wait_ms", 50.0, "Longest time a batch collects waiting requests.")
+  flags.DEFINE_float("idle_wait_ms", 5.0, "A batch stops collecting when no request arrived for "
+                     "this long.")
   flags.DEFINE_integer("max_request_sentences", 1000, "Sentences one request may hold (else 413).")
   flags.DEFINE_integer("max_body_bytes", 6 * 1024 * 1024, "Largest request body (else 413).")
   flags.DEFINE_integer("threads", 32, "HTTP worker threads (concurrent requests in flight).")
+  flags.DEFINE_enum("log_level", "INFO", ["DEBUG", "INFO", "WARNING"],
+                    "DEBUG also logs each decoded batch's size.")
 
 
 def make_server(model_dir, host="127.0.0.1", port=8080, beam_size=5, max_batch=64,
-                max_wait_ms=5.0, max_request_sentences=1000, max_body_bytes=6 * 1024 * 1024,
-                threads=32, background_load=True):
+                max_wait_ms=50.0, max_request_sentences=1000, max_body_bytes=6 * 1024 * 1024,
+                threads=32, background_load=True, idle_wait_ms=5.0):
   """A waitress server (not yet running) whose /ping turns 200 once the model is ready."""
   import waitress
 
@@ -44,7 +48,7 @@ def make_server(model_dir, host="127.0.0.1", port=8080, beam_size=5, max_batch=6
 
   def load():
     translator = Translator.load(model_dir, DecodeConfig(beam_size=beam_size, batch_size=max_batch))
-    endpoint.load(translator, max_batch, max_wait_ms / 1000.0)
+    endpoint.load(translator, max_batch, max_wait_ms / 1000.0, idle_wait_ms / 1000.0)
     logging.getLogger("s2s_jax").info("model %s loaded; serving", model_dir)
   if background_load:
     threading.Thread(target=load, name="load-model", daemon=True).start()
@@ -60,11 +64,13 @@ def make_server(model_dir, host="127.0.0.1", port=8080, beam_size=5, max_batch=6
 
 def main(argv):
   del argv
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+  # Our lines at --log_level; other libraries' (Orbax's restore chatter) only from WARNING.
+  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                       force=True)
+  logging.getLogger("s2s_jax").setLevel(FLAGS.log_level)
   server, _ = make_server(FLAGS.model_dir, FLAGS.host, FLAGS.port, FLAGS.beam_size, FLAGS.max_batch,
                           FLAGS.max_wait_ms, FLAGS.max_request_sentences, FLAGS.max_body_bytes,
-                          FLAGS.threads)
+                          FLAGS.threads, idle_wait_ms=FLAGS.idle_wait_ms)
   logging.getLogger("s2s_jax").info("listening on %s:%s", FLAGS.host, server.effective_port)
   server.run()
 

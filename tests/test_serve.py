@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import threading
+import time
 
 import jax
 import numpy as np
@@ -217,6 +218,22 @@ def test_the_batcher_groups_waiting_requests():
   assert calls == [4, 2]
   big = batcher.translate([SourceItem([9])] * 7, 5)  # larger than a batch: decoded alone
   assert len(big) == 7 and calls[-1] == 7
+
+
+@pytest.mark.parametrize("idle_wait_s, expected", [(0.3, [4]), (0.001, [1, 1, 1, 1])])
+def test_the_batcher_collects_while_requests_keep_arriving(idle_wait_s, expected):
+  calls = []
+
+  def decode(items):
+    calls.append(len(items))
+    return [(item.ids, 0.0, None) for item in items]
+  batcher = DynamicBatcher(decode, max_batch=8, max_wait_s=2.0, idle_wait_s=idle_wait_s)
+  futures = []
+  for i in range(4):  # a trickle, as clients answered together send their next requests
+    futures.append(batcher.submit([SourceItem([i])]))
+    time.sleep(0.05)
+  assert [f.result(5)[0][0] for f in futures] == [[i] for i in range(4)]
+  assert calls == expected
 
 
 def test_long_sources_are_split_into_chunks(server):

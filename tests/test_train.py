@@ -116,7 +116,8 @@ def test_translate_command_writes_nbest_lists_as_json_lines(trained, tmp_path):
     assert len(line["translations"]) == 2 and line["scores"] == sorted(line["scores"])
   bad = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}",
                 "--beam_size=2", "--nbest=3")
-  assert bad.returncode == 2 and "nbest is 3; it must be between 1 and the beam size (2)" in bad.stderr
+  assert bad.returncode == 2
+  assert "nbest is 3; it must be between 1 and the beam size (2)" in bad.stderr
 
 
 def test_a_finished_run_restarted_does_not_train_again(trained):

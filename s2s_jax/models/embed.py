@@ -41,15 +41,32 @@ class OutputLayer(nn.Module):
   hidden: int
   kernel_init: Callable
   tied: Optional[Embedding] = None  # use this embedding's table as the weight
+  # The weight as stored in checkpoints is (H, V). Decoding holds it as (V, H) instead (see
+  # vocab_major_params): XLA's CPU product of a few rows with a (V, H) weight is 1.3x faster at
+  # 64 rows and 2.7x at 32 (experiments/2026-11-22_decode_speed).
+  vocab_major: bool = False
 
   def setup(self):
     if self.tied is None:
-      self.w_out = self.param("w_out", self.kernel_init, (self.hidden, self.vocab_size))
+      shape = (self.vocab_size, self.hidden) if self.vocab_major else (self.hidden, self.vocab_size)
+      self.w_out = self.param("w_out", self.kernel_init, shape)
     self.b_out = self.param("b_out", nn.initializers.zeros, (self.vocab_size,))
 
   def __call__(self, hidden):
     """Applied to a 2-D (positions, H) array, XLA's fastest shape for this product."""
     lead = hidden.shape[:-1]
     flat = hidden.reshape(-1, hidden.shape[-1])
-    logits = flat @ self.tied.table.T if self.tied is not None else flat @ self.w_out
+    if self.tied is not None:
+      logits = flat @ self.tied.table.T
+    else:
+      logits = flat @ self.w_out.T if self.vocab_major else flat @ self.w_out
     return (logits + self.b_out).reshape(*lead, -1)
+
+
+def vocab_major_params(params):
+  """Checkpoint params with the output weight stored (V, H), for a model built with
+  vocab_major_output."""
+  if "w_out" not in params.get("output", {}):
+    return params  # tied to the target embedding, already (V, H)
+  w_t = jnp.transpose(params["output"]["w_out"])  # run eagerly: a new (V, H) buffer
+  return {**params, "output": {**params["output"], "w_out": w_t}}

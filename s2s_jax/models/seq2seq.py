@@ -16,6 +16,7 @@ from s2s_jax.models import embed, initializers, registry
 class Seq2Seq(nn.Module):
   config: ModelConfig
   hoist: bool = True  # hoisted weight gradients in the recurrences (False: plain lax.scan)
+  vocab_major_output: bool = False  # output weight held (V, H): embed.vocab_major_params
 
   def setup(self):
     c = self.config
@@ -32,7 +33,8 @@ class Seq2Seq(nn.Module):
     self.output = embed.OutputLayer(
         c.vocab_size_target, c.decoder_num_hidden,
         initializers.for_config(c, "kernel"),
-        self.target_embed if c.weight_tying_type.endswith("softmax") else None)
+        self.target_embed if c.weight_tying_type.endswith("softmax") else None,
+        self.vocab_major_output)
 
   def __call__(self, src, trg_in, train: bool = False):
     """Teacher-forced logits (batch, target, V)."""

@@ -7,8 +7,8 @@ mistakes get a 4xx with {"error": "..."}; the app keeps serving whatever a reque
 import json
 import logging
 import threading
+import time
 
-from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.serving import formats
 from s2s_jax.serving.batcher import DynamicBatcher
 
@@ -26,12 +26,17 @@ class Endpoint:
     self.translator = None
     self.batcher = None
 
-  def load(self, translator, max_batch: int, max_wait_s: float):
-    """Serves `translator` (an inference.Translator) from now on, after one warm-up decode."""
-    # Compiles the commonest shape (one bucket, the smallest row count) before /ping says 200.
-    translator.decoder.decode_ids([[vocab_lib.UNK_ID] * 3])
+  def load(self, translator, max_batch: int, max_wait_s: float, idle_wait_s: float):
+    """Serves `translator` (an inference.Translator) from now on, once its search is compiled for
+    every source bucket, with and without attention, so that no request waits for a compile
+    (n-best requests, which search exhaustively, compile on first use)."""
+    start = time.monotonic()
+    for with_attention in (False, True):
+      translator.decoder.warm_up(with_attention=with_attention)
+    log.info("compiled the search for every source length in %.0f s", time.monotonic() - start)
     self.translator = translator
-    self.batcher = DynamicBatcher(translator.decoder.decode_items, max_batch, max_wait_s)
+    self.batcher = DynamicBatcher(translator.decoder.decode_items, max_batch, max_wait_s,
+                                  idle_wait_s)
     self.ready.set()
 
   def __call__(self, environ, start_response):
