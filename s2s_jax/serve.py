@@ -9,11 +9,13 @@ s2s_jax/serving/formats.py). Concurrent requests are decoded together (dynamic b
 """
 
 import logging
+import os
 import threading
 
 from absl import app, flags
 
 from s2s_jax import xla_setup
+from s2s_jax.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -50,8 +52,20 @@ def make_server(model_dir, host="127.0.0.1", port=8080, beam_size=5, max_batch=6
     translator = Translator.load(model_dir, DecodeConfig(beam_size=beam_size, batch_size=max_batch))
     endpoint.load(translator, max_batch, max_wait_ms / 1000.0, idle_wait_ms / 1000.0)
     logging.getLogger("s2s_jax").info("model %s loaded; serving", model_dir)
+
+  def load_or_exit():
+    """A model that cannot load ends the process (as a failed container start), not a server
+    whose /ping stays 503."""
+    try:
+      load()
+    except UserError as e:
+      logging.getLogger("s2s_jax").error("cannot serve: %s", e)
+      os._exit(2)
+    except BaseException:  # noqa: BLE001
+      logging.getLogger("s2s_jax").exception("loading the model failed")
+      os._exit(1)
   if background_load:
-    threading.Thread(target=load, name="load-model", daemon=True).start()
+    threading.Thread(target=load_or_exit, name="load-model", daemon=True).start()
   else:
     load()
   # waitress's own limit is above ours, so a body up to 16 MiB (spooled to disk past 512 KiB)

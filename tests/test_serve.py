@@ -331,3 +331,14 @@ def test_the_load_test_counts_requests_and_errors(server):
   result = loadtest.run(f"http://127.0.0.1:{port}", ["1 2 3", "4 5"], clients=3, seconds=1.0)
   assert result["requests"] > 0 and result["errors"] == 0
   assert len(result["latencies"]) == result["requests"]
+
+
+def test_a_model_that_cannot_load_ends_the_server_with_a_message(tmp_path):
+  import subprocess
+  import sys
+  out = subprocess.run([sys.executable, "-m", "s2s_jax.serve", f"--model_dir={tmp_path}",
+                        "--port=0"], cwd=os.path.dirname(os.path.dirname(__file__)),
+                       capture_output=True, text=True, timeout=120)
+  assert out.returncode == 2, out.stderr[-2000:]
+  assert f"cannot serve: {tmp_path} is not a model directory" in out.stderr
+  assert "Traceback" not in out.stderr
