@@ -2,9 +2,10 @@
 
 Sentences are sorted by length and decoded in batches of `batch_size` rows padded to a source
 bucket (a multiple of SOURCE_BUCKET); results come back in input order. A batch with fewer
-sentences keeps its rows: the empty ones finish at the first step and leave the batch there (see
-beam_search), so one program per bucket serves every batch size. The output limit of a sentence of n tokens is
-ceil((mean + k * std) * n) from the training length ratio (spec §5.10).
+sentences keeps its rows: the empty ones are done from the start and the search's first
+compaction drops them (see beam_search), so one program per bucket serves every batch size. The
+output limit of a sentence of n tokens is ceil((mean + k * std) * n) from the training length
+ratio (spec §5.10).
 """
 
 import dataclasses
