@@ -4,8 +4,6 @@ the whole step against its output GEMM alone. Prints milliseconds; asserts nothi
   PYTHONPATH=. python experiments/2026-11-22_decode_speed/greedy_step.py
 """
 
-import time
-
 from s2s_jax import xla_setup
 
 xla_setup.configure()
@@ -14,19 +12,11 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gemm_layout import timed  # noqa: E402  (this folder is on the path when run as a script)
 from s2s_jax.config import ModelConfig  # noqa: E402
 from s2s_jax.models.seq2seq import Seq2Seq  # noqa: E402
 
 ROWS, SRC, V_SRC, V_TRG = 64, 32, 10214, 18726
-
-
-def timed(fn, *args, n=30):
-  jax.block_until_ready(fn(*args))
-  start = time.perf_counter()
-  for _ in range(n):
-    out = fn(*args)
-  jax.block_until_ready(out)
-  return 1000 * (time.perf_counter() - start) / n
 
 
 def main():
