@@ -16,17 +16,9 @@ from learning (shared/notes/XAVIER_SATURATION.md); --config.model.weight_init_ty
 --config.model.weight_init_scale=0.1 is what the other configs use.
 """
 
-from configs import common
 from s2s_jax.sagemaker import hyperparameters
 
 
 def get_config(arg=None):
   del arg
-  c = common.base()
-  for key, value in hyperparameters.defaults().items():
-    section, name = key.split(".")
-    c[section][name] = value
-  c.data.source = "rec"
-  c.data.length_policy = "truncate"  # SageMaker's documentation: over-long sequences are truncated
-  c.train.clip_gradient_norm = -1.0
-  return c
+  return hyperparameters.base_config()

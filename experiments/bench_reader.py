@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from s2s_jax import preprocess  # noqa: E402
+from s2s_jax.data import preprocessing as preprocess  # noqa: E402
 from s2s_jax.data import recordio  # noqa: E402
 
 DEFAULT_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared/data/multi30k"

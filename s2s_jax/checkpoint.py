@@ -1,11 +1,12 @@
 """Orbax checkpoints in a workdir:
 
   workdir/model_config.json, vocab.src.json, vocab.trg.json   what inference needs besides parameters
+  workdir/decode_config.json                                  the decoding settings, as defaults
   workdir/checkpoints/<step>/{params,opt_state,meta}          the latest few, for resuming
   workdir/best/<step>/{params,meta}                           the best by the optimized metric
 
-An exported model directory (`export_model`) holds only model_config.json, the two vocabularies and
-params/: what inference needs.
+An exported model directory (`export_model`) holds model_config.json, decode_config.json, the two
+vocabularies and params/ (what inference needs), and the run's manifest.json when there is one.
 
 Orbax writes each step into a temporary folder and renames it when complete, so a crash during a
 save leaves no step that could be loaded half-written (the temporary folder is removed on restart).
@@ -19,11 +20,13 @@ import shutil
 
 import orbax.checkpoint as ocp
 
-from s2s_jax.config import ModelConfig
+from s2s_jax import manifest
+from s2s_jax.config import DecodeConfig, ModelConfig
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import UserError
 
 MODEL_CONFIG = "model_config.json"
+DECODE_CONFIG = "decode_config.json"
 VOCAB_SRC = "vocab.src.json"
 VOCAB_TRG = "vocab.trg.json"
 PARAMS = "params"
@@ -78,8 +81,16 @@ class Checkpoints:
       manager.close()
 
 
-def write_model_files(workdir, model_config: ModelConfig, src_vocab, trg_vocab):
-  """Writes the model config and vocabularies, refusing a workdir that holds a different model."""
+def has_checkpoint(workdir) -> bool:
+  """Whether workdir holds a complete latest checkpoint (one a run would resume from)."""
+  folder = os.path.join(workdir, "checkpoints")
+  return os.path.isdir(folder) and any(name.isdigit() for name in os.listdir(folder))
+
+
+def write_model_files(workdir, model_config: ModelConfig, decode: DecodeConfig, src_vocab,
+                      trg_vocab):
+  """Writes the model and decoding configs and the vocabularies, refusing a workdir that holds a
+  different model."""
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, MODEL_CONFIG)
   if os.path.exists(path):
@@ -91,8 +102,20 @@ def write_model_files(workdir, model_config: ModelConfig, src_vocab, trg_vocab):
       raise UserError(f"workdir {workdir} holds a model with a different config ({'; '.join(diff)}); "
                       "use another --workdir or delete it to start afresh")
   _atomic_write(path, model_config.to_json())
+  _atomic_write(os.path.join(workdir, DECODE_CONFIG), decode.to_json())
   vocab_lib.save_vocab(src_vocab, os.path.join(workdir, VOCAB_SRC))
   vocab_lib.save_vocab(trg_vocab, os.path.join(workdir, VOCAB_TRG))
+
+
+def load_decode_config(model_dir) -> DecodeConfig:
+  """The model's saved decoding settings (DecodeConfig's defaults for a model saved without)."""
+  if not os.path.exists(os.path.join(model_dir, MODEL_CONFIG)):
+    raise UserError(f"{model_dir} is not a model directory: {MODEL_CONFIG} is missing")
+  path = os.path.join(model_dir, DECODE_CONFIG)
+  if not os.path.exists(path):
+    return DecodeConfig()
+  with open(path, encoding="utf-8") as f:
+    return DecodeConfig.from_json(f.read(), path)
 
 
 def export_model(workdir, model_dir, which: str = "best") -> int | None:
@@ -100,13 +123,15 @@ def export_model(workdir, model_dir, which: str = "best") -> int | None:
   training workdir into model_dir; returns the step exported. Parameters are written to a
   temporary folder and renamed, so model_dir never holds half of them."""
   model_config, params, src_vocab, trg_vocab, step = _load(workdir, which)
-  write_model_dir(model_dir, model_config, params, src_vocab, trg_vocab)
+  write_model_dir(model_dir, model_config, params, src_vocab, trg_vocab,
+                  load_decode_config(workdir), manifest.read(workdir))
   return step
 
 
-def write_model_dir(model_dir, model_config: ModelConfig, params, src_vocab, trg_vocab):
-  """An exported model: model_config.json, the vocabularies and params/ (written to a temporary
-  folder and renamed)."""
+def write_model_dir(model_dir, model_config: ModelConfig, params, src_vocab, trg_vocab,
+                    decode: DecodeConfig | None = None, run_manifest: dict | None = None):
+  """An exported model: model_config.json, decode_config.json, the vocabularies, params/ (written
+  to a temporary folder and renamed) and, given one, the manifest of the run it came from."""
   os.makedirs(model_dir, exist_ok=True)
   target = os.path.join(os.path.abspath(model_dir), PARAMS)
   tmp = target + ".tmp"
@@ -120,8 +145,11 @@ def write_model_dir(model_dir, model_config: ModelConfig, params, src_vocab, trg
   os.replace(tmp, target)
   shutil.rmtree(target + ".old", ignore_errors=True)
   _atomic_write(os.path.join(model_dir, MODEL_CONFIG), model_config.to_json())
+  _atomic_write(os.path.join(model_dir, DECODE_CONFIG), (decode or DecodeConfig()).to_json())
   vocab_lib.save_vocab(src_vocab, os.path.join(model_dir, VOCAB_SRC))
   vocab_lib.save_vocab(trg_vocab, os.path.join(model_dir, VOCAB_TRG))
+  if run_manifest is not None:
+    manifest.write(model_dir, run_manifest)
 
 
 def load_model(workdir, which: str = "best"):

@@ -35,45 +35,44 @@ CHOICES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-  """What inference needs to rebuild the network; saved as JSON beside every checkpoint."""
-  vocab_size_source: int
-  vocab_size_target: int
-  encoder_type: str = "rnn"
-  decoder_type: str = "rnn"
-  rnn_cell_type: str = "lstm"
+class ModelSettings:
+  """The model keys a config file sets (config.model.*), with their defaults. Key names follow
+  SageMaker's hyperparameters (spec §1); the defaults are this project's, chosen to learn out of
+  the box (SageMaker's own are in s2s_jax/sagemaker/hyperparameters.py)."""
+  encoder_type: str = "rnn"  # rnn, cnn
+  decoder_type: str = "rnn"  # rnn, cnn
+  rnn_cell_type: str = "lstm"  # lstm, gru
+  # mlp, dot, dot_scaled, bilinear, fixed, location, coverage (RNN decoder; the CNN decoder
+  # always uses dot attention in every layer)
   rnn_attention_type: str = "mlp"
   num_layers_encoder: int = 1
   num_layers_decoder: int = 1
   num_embed_source: int = 512
   num_embed_target: int = 512
   rnn_num_hidden: int = 1024
-  rnn_attention_num_hidden: int = 0
-  rnn_decoder_state_init: str = "last"
+  rnn_attention_num_hidden: int = 0  # 0: same as rnn_num_hidden
+  rnn_decoder_state_init: str = "last"  # last, avg, zero
   embed_dropout_source: float = 0.0
   embed_dropout_target: float = 0.0
   rnn_decoder_hidden_dropout: float = 0.0
   rnn_residual_connections: bool = False
   rnn_first_residual_layer: int = 2  # 1-based; the bidirectional encoder layer is layer 1
-  rnn_attention_in_upper_layers: bool = True  # SageMaker's default; needs num_layers_decoder > 1
+  rnn_attention_in_upper_layers: bool = True  # GNMT-style, with num_layers_decoder > 1
   cnn_num_hidden: int = 512
-  cnn_kernel_width_encoder: int = 3
+  cnn_kernel_width_encoder: int = 3  # odd: a centred window
   cnn_kernel_width_decoder: int = 5
-  cnn_activation_type: str = "glu"
+  cnn_activation_type: str = "glu"  # glu, relu, softrelu, sigmoid, tanh
   cnn_hidden_dropout: float = 0.0
-  cnn_positional_embedding_type: str = "learned"
+  cnn_positional_embedding_type: str = "learned"  # or 'fixed' (sinusoids)
   # Beyond SageMaker (Sockeye names): tie the target embedding and output layer ('trg_softmax'),
   # the source and target embeddings ('src_trg', needs one shared vocabulary), or all three.
   weight_tying_type: str = "none"
   layer_normalization: bool = False  # in the RNN cells and before the decoder's hidden tanh
-  weight_init_type: str = "uniform"
+  # U(-0.1, 0.1) learns out of the box; SageMaker's xavier/in/2.34 can saturate the decoder
+  # (shared/notes/XAVIER_SATURATION.md) and stays available by name.
+  weight_init_type: str = "uniform"  # uniform, xavier
   weight_init_scale: float = 0.1
-  xavier_factor_type: str = "in"
-  # Length statistics of the training data (target incl. BOS / source), for the output length limit.
-  length_ratio_mean: float = 1.0
-  length_ratio_std: float = 0.0
-  max_seq_len_source: int = 100
-  max_seq_len_target: int = 100
+  xavier_factor_type: str = "in"  # in, out, avg
 
   @property
   def attention_num_hidden(self):
@@ -86,6 +85,19 @@ class ModelConfig:
   @property
   def decoder_num_hidden(self):
     return self.rnn_num_hidden if self.decoder_type == "rnn" else self.cnn_num_hidden
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(ModelSettings):
+  """What inference needs to rebuild the network: the settings plus what the data tells (filled in
+  by the trainer); saved as JSON beside every checkpoint."""
+  vocab_size_source: int = 0
+  vocab_size_target: int = 0
+  # Length statistics of the training data (target incl. BOS / source), for the output length limit.
+  length_ratio_mean: float = 1.0
+  length_ratio_std: float = 0.0
+  max_seq_len_source: int = 100
+  max_seq_len_target: int = 100
 
   def to_json(self):
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -101,7 +113,7 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticConfig:
-  task: str = "reverse"
+  task: str = "reverse"  # copy, sort, reverse
   num_train: int = 20000
   num_val: int = 500
   max_len: int = 15
@@ -127,6 +139,8 @@ class RecConfig:
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
+  # Where the data comes from: 'synthetic' (generated into the workdir), 'text' (tokenized
+  # parallel text, preprocessed into the workdir) or 'rec' (SageMaker channels: .rec + vocab JSON).
   source: str = "synthetic"
   synthetic: SyntheticConfig = SyntheticConfig()
   text: TextConfig = TextConfig()
@@ -138,94 +152,125 @@ class DataConfig:
   single_vocab: bool = False
   max_seq_len_source: int = 100
   max_seq_len_target: int = 100
-  length_policy: str = "truncate"
+  length_policy: str = "truncate"  # 'truncate' (SageMaker's docs) or 'drop' (Sockeye 1.x)
   bucketing_enabled: bool = True
   bucket_width: int = 10
   batch_size: int = 64
-  batch_type: str = "sentence"
+  batch_type: str = "sentence"  # 'sentence' or 'word' (batch_size target tokens)
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-  optimizer_type: str = "adam"
+  optimizer_type: str = "adam"  # adam, sgd, rmsprop (MXNet's defaults for each)
   momentum: float = 0.0  # sgd only
   learning_rate: float = 1e-3
+  # plateau_reduce (x plateau_reduce_lr_factor after plateau_reduce_lr_threshold checkpoints
+  # without improvement), fixed_rate_inv_t or fixed_rate_inv_sqrt_t (halved after
+  # fixed_rate_lr_half_life checkpoints); learning_rate_warmup updates of linear warm-up on top.
   lr_scheduler_type: str = "plateau_reduce"
   fixed_rate_lr_half_life: int = 10  # in checkpoints, for the fixed_rate_* schedulers
   learning_rate_warmup: int = 0  # updates of linear warm-up (beyond SageMaker)
-  clip_gradient: float = -1.0
-  clip_gradient_norm: float = 5.0
+  clip_gradient: float = -1.0  # element-wise value clipping (MXNet's meaning); < 0 disables
+  clip_gradient_norm: float = 5.0  # global-norm clipping, as OpenNMT-py; < 0 disables
   weight_decay: float = 0.0
-  loss_type: str = "cross-entropy"
+  loss_type: str = "cross-entropy"  # the only one, as SageMaker
   label_smoothing: float = 0.0
-  training_metric: str = "perplexity"
-  optimized_metric: str = "perplexity"
+  training_metric: str = "perplexity"  # logged on training batches: perplexity or accuracy
+  optimized_metric: str = "perplexity"  # 'perplexity', 'accuracy' or 'bleu'
   checkpoint_frequency_num_batches: int = 1000
-  checkpoint_threshold: int = 3
+  checkpoint_threshold: int = 3  # early stop after this many checkpoints without improvement
   max_num_batches: int = -1
-  max_num_epochs: int = 0
+  max_num_epochs: int = 0  # 0: no limit
   min_num_epochs: int = 0
   plateau_reduce_lr_factor: float = 0.5
   plateau_reduce_lr_threshold: int = 3
-  bleu_sample_size: int = 500
+  bleu_sample_size: int = 500  # validation pairs decoded for BLEU; -1: all
   log_every: int = 50
   keep_last_checkpoints: int = 2
-  num_examples: int = 5
-  max_nonfinite_in_a_row: int = 10  # updates with a non-finite loss in a row that stop the run
+  num_examples: int = 5  # example translations printed at the end
+  max_nonfinite_in_a_row: int = 10  # skipped non-finite updates in a row that stop the run
 
 
 @dataclasses.dataclass(frozen=True)
 class DecodeConfig:
+  """Beam search settings; saved with the model (decode_config.json) as its defaults."""
   beam_size: int = 5
   batch_size: int = 64
   length_penalty_alpha: float = 1.0
   length_penalty_beta: float = 0.0
   max_output_length_num_stds: float = 2.0
 
+  def to_json(self):
+    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text, name="decode config"):
+    try:
+      values = json.loads(text)
+    except json.JSONDecodeError as e:
+      raise ConfigError(f"{name} is not valid JSON: {e}") from None
+    return _build(cls, values, name)
+
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-  """The whole run: what `launch.py` hands to the trainer."""
-  seed: int
-  data: DataConfig
-  model: dict  # ModelConfig fields that do not depend on the data; completed by `model_config()`
-  train: TrainConfig
-  decode: DecodeConfig
+  """The whole run: what `launch.py` hands to the trainer. Its defaults are every key's default
+  (configs/common.py's base() is built from them)."""
+  seed: int = 13
+  data: DataConfig = DataConfig()
+  model: ModelSettings = ModelSettings()
+  train: TrainConfig = TrainConfig()
+  decode: DecodeConfig = DecodeConfig()
 
   def model_config(self, **data_facts) -> ModelConfig:
-    return _build(ModelConfig, {**self.model, **data_facts}, "model")
+    return _build(ModelConfig, {**dataclasses.asdict(self.model), **data_facts}, "model")
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
 
 
-_MODEL_KEYS_FROM_DATA = ("vocab_size_source", "vocab_size_target", "length_ratio_mean",
-                         "length_ratio_std", "max_seq_len_source", "max_seq_len_target")
+def default_configdict():
+  """Every key with its default, as the ConfigDict config files start from."""
+  import ml_collections  # only the config-file side needs it
+  return ml_collections.ConfigDict(ExperimentConfig().to_dict())
+
+
+def with_values(config, values: dict, where: str):
+  """A copy of a config dataclass with `values` replaced, checked as a config file's would be;
+  errors name the key as `where` + key (e.g. "--beam_size")."""
+  return _build(type(config), {**dataclasses.asdict(config), **values}, where)
 
 
 def from_configdict(cd) -> ExperimentConfig:
   """Converts the launcher's ConfigDict strictly: every key must be known, every value valid."""
   values = cd.to_dict() if hasattr(cd, "to_dict") else dict(cd)
-  _check_keys(values, {"seed", "data", "model", "train", "decode"}, "config")
-  model = dict(values.get("model", {}))
-  model_fields = {f.name for f in dataclasses.fields(ModelConfig)} - set(_MODEL_KEYS_FROM_DATA)
-  _check_keys(model, model_fields, "config.model")
-  # Validate the model part now (with placeholder data facts) so mistakes fail before any data work.
-  _build(ModelConfig, {**model, "vocab_size_source": 8, "vocab_size_target": 8}, "config.model")
+  _check_keys(values, {f.name for f in dataclasses.fields(ExperimentConfig)}, "config")
+  model = _build(ModelSettings, values.get("model", {}), "config.model")
+  # Validate the whole model now (with placeholder data facts) so mistakes fail before any data work.
+  _build(ModelConfig, {**dataclasses.asdict(model), "vocab_size_source": 8,
+                       "vocab_size_target": 8}, "config.model")
   data = _build(DataConfig, values.get("data", {}), "config.data")
-  tying = model.get("weight_tying_type", "none")
-  if tying.startswith("src_trg") and not data.single_vocab:
-    raise ConfigError(f"config.model.weight_tying_type='{tying}' shares the source and target "
-                      "embeddings, so it needs one vocabulary: set config.data.single_vocab=True")
+  if model.weight_tying_type.startswith("src_trg") and not data.single_vocab:
+    raise ConfigError(f"config.model.weight_tying_type='{model.weight_tying_type}' shares the "
+                      "source and target embeddings, so it needs one vocabulary: set "
+                      "config.data.single_vocab=True")
   return ExperimentConfig(
-      seed=_typed(values.get("seed", 13), int, "config.seed"),
+      seed=_typed(values.get("seed", ExperimentConfig.seed), int, "config.seed"),
       data=data,
       model=model,
       train=_build(TrainConfig, values.get("train", {}), "config.train"),
       decode=_build(DecodeConfig, values.get("decode", {}), "config.decode"))
 
 
+def _key(where, name):
+  """How an error names a key: config.train.learning_rate, or a flag (where='--'): --beam_size."""
+  return f"{where}{name}" if where.endswith("-") else f"{where}.{name}"
+
+
 def _check_keys(values, allowed, where):
   unknown = sorted(set(values) - set(allowed))
   if unknown:
-    raise ConfigError(f"unknown key {where}.{unknown[0]}; known keys: {', '.join(sorted(allowed))}")
+    raise ConfigError(f"unknown key {_key(where, unknown[0])}; known keys: {', '.join(sorted(allowed))}")
 
 
 def _typed(value, typ, key):
@@ -243,7 +288,7 @@ def _build(cls, values: dict[str, Any], where: str):
   _check_keys(values, fields, where)
   kwargs = {}
   for name, value in values.items():
-    key = f"{where}.{name}"
+    key = _key(where, name)
     typ = fields[name].type
     if dataclasses.is_dataclass(typ):
       kwargs[name] = _build(typ, dict(value), key)
@@ -260,7 +305,7 @@ def _build(cls, values: dict[str, Any], where: str):
 def _validate(c, where):
   def need(ok, key, message):
     if not ok:
-      raise ConfigError(f"{where}.{key} {message}")
+      raise ConfigError(f"{_key(where, key)} {message}")
   if isinstance(c, ModelConfig):
     for key in ("num_embed_source", "num_embed_target", "rnn_num_hidden", "num_layers_encoder",
                 "num_layers_decoder", "vocab_size_source", "vocab_size_target", "cnn_num_hidden",

@@ -30,8 +30,7 @@ def bleu_sample_indices(num_pairs: int, sample_size: int, seed: int = 42):
 
 def bleu(decoder, params, pairs, indices, trg_words, beam=None):
   """(BLEU 0-100, hypotheses, references) of the sample, decoded with `params`."""
-  decoder.params = params
-  decoded = decoder.decode_ids([pairs.source(i).tolist() for i in indices], beam)
+  decoded = decoder.decode_ids([pairs.source(i).tolist() for i in indices], beam, params=params)
   hyps = [" ".join(trg_words[t] for t in d.ids) for d in decoded]
   refs = [" ".join(vocab_lib.tokens_from_ids(pairs.target(i), trg_words)) for i in indices]
   return metrics.bleu(hyps, refs), hyps, refs

@@ -58,21 +58,12 @@ class Decoder:
     self.decode_config = decode
     self.model = Seq2Seq(model_config, hoist=False)  # for the checkpoint's params, as given
     self._search_model = Seq2Seq(model_config, hoist=False, vocab_major_output=True)
-    self.params = params
+    self.params = params  # as a checkpoint holds them
+    # The search's copy, whose output weight is held vocabulary-major (embed.vocab_major_params).
+    self._search_params = self._search_layout(params)
     self._search = jax.jit(self._search_fn,
                            static_argnames=("beam", "max_len", "with_attention", "exhaustive"),
                            compiler_options=compiler_options)
-
-  @property
-  def params(self):
-    """The model's parameters as a checkpoint holds them (setting them also makes the search's
-    copy, whose output weight is held vocabulary-major: embed.vocab_major_params)."""
-    return self._params
-
-  @params.setter
-  def params(self, params):
-    self._params = params
-    self._search_params = self._search_layout(params)
 
   def _search_layout(self, params):
     return embed.vocab_major_params(params)
@@ -113,13 +104,16 @@ class Decoder:
       self.decode_ids([[vocab_lib.UNK_ID] * min(length, self.config.max_seq_len_source)], beam,
                       with_attention)
 
-  def decode_ids(self, sources, beam=None, with_attention=False, nbest=1):
+  def decode_ids(self, sources, beam=None, with_attention=False, nbest=1, params=None):
     """sources: list of id lists. Returns a Decoded per source, in input order.
+
+    params: decode with these (e.g. the trainer's current ones) instead of the decoder's own.
 
     nbest > 1 asks for that many hypotheses per sentence (at most the beam): the search then runs
     until every hypothesis is finished, as Sockeye's does, instead of stopping at the best.
     """
     beam = beam or self.decode_config.beam_size
+    search_params = self._search_params if params is None else self._search_layout(params)
     if not 1 <= nbest <= beam:
       raise UserError(f"nbest is {nbest}; it must be between 1 and the beam size ({beam})")
     rows = self.decode_config.batch_size
@@ -135,7 +129,7 @@ class Decoder:
         limits[r] = self.max_output_length(len(sources[i]))
       max_len = self.max_output_length(src_len)
       tokens, scores, lengths, att = jax.device_get(self._search(
-          self._search_params, src, limits, beam=beam, max_len=max_len,
+          search_params, src, limits, beam=beam, max_len=max_len,
           with_attention=with_attention, exhaustive=nbest > 1))
       for r, i in enumerate(chunk):
         hyps = [(_strip(tokens[r, k, :lengths[r, k]]), float(scores[r, k])) for k in range(nbest)

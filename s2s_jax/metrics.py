@@ -11,11 +11,23 @@ import sacrebleu
 log = logging.getLogger("s2s_jax")
 
 
+def _bleu_metric():
+  # tok none: the text is already tokenized; force: it may look tokenized to sacrebleu (it is).
+  return sacrebleu.metrics.BLEU(tokenize="none", force=True)
+
+
 def bleu(hypotheses, references) -> float:
   """Corpus BLEU (0-100) on already tokenized text, as `sacrebleu -tok none`."""
   if not hypotheses:
     return 0.0
-  return sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none", force=True).score
+  return _bleu_metric().corpus_score(hypotheses, [references]).score
+
+
+def bleu_signature() -> str:
+  """sacreBLEU's signature of `bleu` (nrefs:1|case:mixed|eff:no|tok:none|smooth:exp|version:...)."""
+  metric = _bleu_metric()
+  metric.corpus_score(["x"], [["x"]])  # sacrebleu learns the number of references from a call
+  return str(metric.get_signature())
 
 
 def perplexity(nll_sum, tokens) -> float:

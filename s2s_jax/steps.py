@@ -37,14 +37,18 @@ def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
     return loss / jnp.maximum(count, 1.0), (nll, count, correct)
 
   grads, (nll, count, correct) = jax.grad(loss_fn, has_aux=True)(state.params)
-  finite = jnp.isfinite(nll)
+  # A finite loss can still have inf/NaN gradients (an overflow in the backward pass), and
+  # clipping would pass them on as NaN. The global norm is what clip_by_global_norm computes too,
+  # so XLA shares the pass.
+  finite = jnp.isfinite(nll) & jnp.isfinite(optax.global_norm(grads))
 
   def update(operands):
     grads, params, opt_state = operands
     updates, opt_state = state.tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state
 
-  # A non-finite loss leaves the state untouched (counted by the trainer) instead of poisoning it.
+  # A non-finite loss or gradient leaves the state untouched (counted by the trainer) instead of
+  # poisoning it.
   params, opt_state = jax.lax.cond(finite, update, lambda o: (o[1], o[2]),
                                    (grads, state.params, state.opt_state))
   new = state.replace(step=state.step + 1, params=params, opt_state=opt_state)

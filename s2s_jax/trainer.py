@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import tqdm
 
-from s2s_jax import checkpoint, evaluate, metrics, optim, sharding, steps
+from s2s_jax import checkpoint, evaluate, manifest, metrics, optim, sharding, steps
 from s2s_jax.config import ExperimentConfig, ModelConfig
 from s2s_jax.data import pipeline, sources
 from s2s_jax.data import vocab as vocab_lib
@@ -122,15 +122,34 @@ class Progress:
     return None
 
 
-def train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
+def train(cfg: ExperimentConfig, workdir: str, devices=None, command=None,
+          allow_changes=()) -> dict:
   """Trains (or resumes) in workdir; returns a summary with the stop reason and the best step.
 
   SIGTERM (what SageMaker sends on stop) or Ctrl-C saves a checkpoint of the current step and
-  returns; the same command resumes from it.
+  returns; the same command resumes from it. A resume with another config than the one in the
+  workdir's manifest is refused unless every changed key is in `allow_changes` (manifest.py);
+  command: the command line, recorded in the manifest.
   """
+  manifest.start(workdir, cfg.to_dict(), checkpoint.has_checkpoint(workdir), command,
+                 allow_changes, metrics.bleu_signature())
+  try:
+    summary = _train(cfg, workdir, devices)
+  except BaseException as e:
+    manifest.finish(workdir, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
+                    error=f"{type(e).__name__}: {e}"[:500])
+    raise
+  manifest.finish(workdir, "interrupted" if summary["interrupted"] else "finished",
+                  steps=summary["steps"], stop_reason=summary["stop_reason"],
+                  best=summary["best"], best_step=summary["best_step"])
+  return summary
+
+
+def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   s = build(cfg, workdir, devices)
   t = cfg.train
-  checkpoint.write_model_files(workdir, s.model_config, s.corpus.src_vocab, s.corpus.trg_vocab)
+  checkpoint.write_model_files(workdir, s.model_config, cfg.decode, s.corpus.src_vocab,
+                               s.corpus.trg_vocab)
   ckpts = checkpoint.Checkpoints(workdir, t.keep_last_checkpoints)
   state = init_state(s, cfg.seed)
   progress = Progress()

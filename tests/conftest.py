@@ -6,19 +6,20 @@ import sys
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_force_host_platform_device_count=4").strip()
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One compilation cache for the test session and the programs it starts (subprocesses inherit
+# the variable): tests that build the same step reuse it, concurrently (s2s_jax/compile_cache.py).
+os.environ.setdefault("S2S_JAX_CACHE", "/tmp/s2s_jax_test_cache")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from s2s_jax import xla_setup  # noqa: E402
+from s2s_jax import startup  # noqa: E402
 
-xla_setup.configure()
-import jax  # noqa: E402  (after XLA_FLAGS)
+startup.before_imports()
 import pytest  # noqa: E402
 
-# One compilation cache for the whole test session: tests that build the same step reuse it.
-jax.config.update("jax_compilation_cache_dir", os.environ.get("S2S_JAX_CACHE", "/tmp/s2s_jax_test_cache"))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+from s2s_jax import compile_cache  # noqa: E402  (imports JAX, after XLA_FLAGS)
+
+compile_cache.configure()
 
 MULTI30K = ROOT.parent / "shared" / "data" / "multi30k"
 

@@ -15,15 +15,9 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from s2s_jax import xla_setup  # noqa: E402
+from s2s_jax import startup  # noqa: E402
 
-xla_setup.configure()
-import jax  # noqa: E402
-
-# The test session's compilation cache: every run after the first skips compiling.
-jax.config.update("jax_compilation_cache_dir", os.environ.get("S2S_JAX_CACHE",
-                                                              "/tmp/s2s_jax_test_cache"))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+startup.program()  # the test session's compilation cache ($S2S_JAX_CACHE, set by conftest)
 
 from configs import tiny  # noqa: E402
 from s2s_jax import checkpoint, config, trainer  # noqa: E402

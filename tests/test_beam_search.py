@@ -27,7 +27,7 @@ def toy_step(prev, carry, consts):
       (prev.shape[0], 1))
 
 
-def brute_force(max_len, alpha=1.0):
+def brute_force(max_len, alpha=1.0, beta=0.0):
   logp = np.asarray(jax.nn.log_softmax(toy_step(jnp.arange(VOCAB), 0, None)[0]))
   best = (np.inf, None)
   for n in range(1, max_len + 1):
@@ -39,16 +39,23 @@ def brute_force(max_len, alpha=1.0):
       for t in seq:
         nll -= logp[prev, t]
         prev = t
-      best = min(best, (nll / float(length_penalty(jnp.array(n), alpha, 0.0)), seq))
+      best = min(best, (nll / float(length_penalty(jnp.array(n), alpha, beta)), seq))
   return best
 
 
-@pytest.mark.parametrize("max_len", [1, 3, 5])
-def test_exhaustive_wide_beam_finds_the_best_normalised_hypothesis(max_len):
+def test_length_penalty_is_sockeyes_formula():
+  assert float(length_penalty(jnp.array(5), 1.0, 0.0)) == pytest.approx(5.0)
+  assert float(length_penalty(jnp.array(5), 0.6, 2.0)) == pytest.approx((7.0 / 3.0) ** 0.6)
+  assert float(length_penalty(jnp.array(5), 0.0, 2.0)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("max_len,alpha,beta", [(1, 1.0, 0.0), (3, 1.0, 0.0), (5, 1.0, 0.0),
+                                                (5, 0.6, 2.0), (5, 0.0, 0.0), (5, 2.0, 5.0)])
+def test_exhaustive_wide_beam_finds_the_best_normalised_hypothesis(max_len, alpha, beta):
   tokens, scores, lengths, _ = beam_search(
       toy_step, jnp.zeros((2 * 64,)), None, jnp.array([max_len, max_len]), beam=64,
-      max_len=max_len, source_len=1, stop_early=False)
-  score, seq = brute_force(max_len)
+      max_len=max_len, source_len=1, alpha=alpha, beta=beta, stop_early=False)
+  score, seq = brute_force(max_len, alpha, beta)
   n = int(lengths[0, 0])
   assert tokens[0, 0, :n].tolist() == seq
   assert float(scores[0, 0]) == pytest.approx(score, rel=1e-5)
@@ -73,12 +80,12 @@ def test_every_output_ends_at_its_own_length_limit():
     assert int(tokens[b, 0, int(lengths[b, 0]) - 1]) == EOS_ID
 
 
-def _decoder():
+def _decoder(**decode):
   cfg = ModelConfig(vocab_size_source=20, vocab_size_target=20, num_embed_source=8,
                     num_embed_target=8, rnn_num_hidden=16, length_ratio_mean=1.5)
   src = jnp.ones((2, 5), jnp.int32) * 5
   params = Seq2Seq(cfg).init(jax.random.PRNGKey(0), src, src)["params"]
-  return Decoder(cfg, params, DecodeConfig(beam_size=3, batch_size=4))
+  return Decoder(cfg, params, DecodeConfig(**{"beam_size": 3, "batch_size": 4, **decode}))
 
 
 @pytest.mark.parametrize("min_hypotheses", [1, 1000])  # rows leave the batch as they finish, or not
@@ -102,19 +109,10 @@ def test_attention_matrix_shape_and_rows():
   np.testing.assert_allclose(out.attention.sum(axis=1), 1.0, rtol=1e-4)
 
 
-def test_greedy_is_beam_one():
-  decoder = _decoder()
-  sources = [[5, 6, 7, 8], [9, 4]]
-  greedy = decoder.decode_ids(sources, beam=1)
-  for out, src in zip(greedy, sources):
-    assert len(out.ids) <= decoder.max_output_length(len(src))
-
-
-
-def test_beam_one_equals_step_by_step_argmax():
+@pytest.mark.parametrize("source", [[5, 9, 7, 11], [9, 4], [6, 6, 13, 4, 8, 19, 5]])
+def test_greedy_is_beam_one_is_step_by_step_argmax(source):
   decoder = _decoder()
   model, variables = decoder.model, {"params": decoder.params}
-  source = [5, 9, 7, 11]
   enc = model.apply(variables, jnp.array([source]), method=Seq2Seq.encode)
   carry, memory = model.apply(variables, enc, method=Seq2Seq.init_state)
   prev, expected = jnp.array([2]), []
@@ -139,15 +137,18 @@ def _forced_score(decoder, source, ids):
     logits, carry, _ = model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
     nll -= float(jax.nn.log_softmax(logits[0])[token])
     prev = jnp.array([token])
-  return nll / float(length_penalty(jnp.array(len(ids) + 1), 1.0, 0.0))
+  d = decoder.decode_config
+  return nll / float(length_penalty(jnp.array(len(ids) + 1), d.length_penalty_alpha,
+                                    d.length_penalty_beta))
 
 
-def test_nbest_lists_distinct_hypotheses_best_first_with_their_scores():
-  decoder = _decoder()
+@pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (0.6, 2.0)])
+def test_nbest_lists_distinct_hypotheses_best_first_with_their_scores(alpha, beta):
+  decoder = _decoder(length_penalty_alpha=alpha, length_penalty_beta=beta)
   # No <pad> from this untrained model: the outputs leave it out, so it could not be re-scored.
   output = decoder.params["output"]
   no_pad = {**output, "b_out": output["b_out"].at[PAD_ID].set(-1e4)}
-  decoder.params = {**decoder.params, "output": no_pad}
+  decoder = Decoder(decoder.config, {**decoder.params, "output": no_pad}, decoder.decode_config)
   sources = [[5, 9, 7, 11], [6, 4]]
   for source, out in zip(sources, decoder.decode_ids(sources, nbest=3)):
     assert len(out.nbest) == 3
@@ -162,3 +163,19 @@ def test_nbest_lists_distinct_hypotheses_best_first_with_their_scores():
 def test_nbest_larger_than_the_beam_is_refused():
   with pytest.raises(UserError, match="nbest is 4; it must be between 1 and the beam size \\(3\\)"):
     _decoder().decode_ids([[5, 6]], nbest=4)
+
+
+def test_evaluation_decodes_with_the_params_it_is_given_and_leaves_the_decoders_own():
+  from s2s_jax import evaluate
+  from s2s_jax.data.recordio import TokenPairs
+  decoder = _decoder()
+  own = decoder.params
+  sources = [[5, 9, 7, 11], [6, 4, 8]]
+  before = [d.ids for d in decoder.decode_ids(sources)]
+  other = jax.tree_util.tree_map(lambda x: x * -3.0, own)
+  words = {i: f"w{i}" for i in range(20)}
+  _, hyps, _ = evaluate.bleu(decoder, other, TokenPairs.from_lists(sources, sources), [0, 1], words)
+  expected = [" ".join(words[t] for t in d.ids)
+              for d in Decoder(decoder.config, other, decoder.decode_config).decode_ids(sources)]
+  assert hyps == expected and hyps != [" ".join(words[t] for t in ids) for ids in before]
+  assert decoder.params is own and [d.ids for d in decoder.decode_ids(sources)] == before

@@ -1,5 +1,6 @@
 """Config files load, convert strictly and reject what they should, with messages naming the key."""
 
+import dataclasses
 import pathlib
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def test_invalid_architectures_fail_at_config_time(values, match):
 def test_an_odd_rnn_size_is_fine_without_the_bidirectional_encoder():
   cd = tiny.get_config()
   cd.model.update(encoder_type="cnn", rnn_num_hidden=15, cnn_num_hidden=16)
-  assert config_lib.from_configdict(cd).model["rnn_num_hidden"] == 15
+  assert config_lib.from_configdict(cd).model.rnn_num_hidden == 15
 
 
 def test_shared_vocabulary_sizes_are_checked_when_the_model_is_built():
@@ -114,12 +115,17 @@ def test_model_config_json_rejects_garbage():
     config_lib.ModelConfig.from_json("{", "x.json")
 
 
-def test_defaults_match_the_base_config():
-  """The dataclass defaults and configs/common.py agree, so a key has one default."""
+def test_the_base_config_is_the_dataclass_defaults():
+  """configs/common.py's base() is built from the dataclasses, every section the model's included,
+  so each key has one default; the model section is typed, not a dict."""
   cfg = config_lib.from_configdict(common.base())
-  assert cfg.train == config_lib.TrainConfig()
-  assert cfg.data == config_lib.DataConfig()
-  assert cfg.decode == config_lib.DecodeConfig()
+  assert cfg == config_lib.ExperimentConfig()
+  assert isinstance(cfg.model, config_lib.ModelSettings)
+  assert set(common.base().model) == {f.name for f in dataclasses.fields(config_lib.ModelSettings)}
+  data_facts = ({f.name for f in dataclasses.fields(config_lib.ModelConfig)}
+                - set(common.base().model))
+  assert data_facts == {"vocab_size_source", "vocab_size_target", "length_ratio_mean",
+                        "length_ratio_std", "max_seq_len_source", "max_seq_len_target"}
 
 
 def _launch(*args):

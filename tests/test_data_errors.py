@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from s2s_jax import preprocess
+from s2s_jax.data import preprocessing as preprocess
 from s2s_jax.data import record_schema
 from s2s_jax.data import recordio
 from s2s_jax.data import text

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from s2s_jax import preprocess
+from s2s_jax.bin import preprocess as preprocess_program
+from s2s_jax.data import preprocessing as preprocess
 from s2s_jax.data import recordio
 from s2s_jax.data import synthetic
 from s2s_jax.data import text
@@ -112,7 +113,7 @@ def test_reuse_needs_both_vocabularies(corpus, tmp_path):
 
 def test_cli_accepts_the_original_single_dash_flag(corpus, tmp_path, capsys):
   out = tmp_path / "cli"
-  rc = preprocess.main([
+  rc = preprocess_program.main([
       "-ts", corpus["train_src"], "-tt", corpus["train_trg"],
       "-vs", corpus["val_src"], "-vt", corpus["val_trg"], "-o", str(out),
       "-single-vocab", "--num-words-source", "2"])
@@ -126,7 +127,7 @@ def test_cli_accepts_the_original_single_dash_flag(corpus, tmp_path, capsys):
 
 def test_cli_reports_data_errors_in_one_line(tmp_path):
   proc = subprocess.run(
-      [sys.executable, "-m", "s2s_jax.preprocess", "-ts",
+      [sys.executable, "-m", "s2s_jax.bin.preprocess", "-ts",
        str(tmp_path / "missing.en"), "-tt", str(tmp_path / "missing.de"),
        "-o", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
       timeout=60)

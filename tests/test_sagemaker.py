@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import optax
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from configs import common
 from configs import sagemaker as sagemaker_config
 from s2s_jax import config as config_lib
-from s2s_jax import optim
+from s2s_jax import checkpoint, optim
 from s2s_jax.config import DecodeConfig, TrainConfig
 from s2s_jax.data import synthetic
 from s2s_jax.data import vocab as vocab_lib
@@ -57,8 +58,7 @@ def _experiment(hyper: dict) -> config_lib.ExperimentConfig:
 
 def _value(cfg, key):
   section, name = key.split(".")
-  part = getattr(cfg, section)
-  return part[name] if isinstance(part, dict) else getattr(part, name)
+  return getattr(getattr(cfg, section), name)
 
 
 def test_the_table_is_the_documented_list():
@@ -79,7 +79,7 @@ def test_sagemaker_config_has_every_documented_default():
   for h in hyperparameters.TABLE:
     expected = h.unset if h.default is None else h.parse(h.default)
     assert _value(cfg, h.key) == expected, h.name
-  assert cfg.train.learning_rate == 3e-4 and cfg.model["weight_init_scale"] == 2.34
+  assert cfg.train.learning_rate == 3e-4 and cfg.model.weight_init_scale == 2.34
   assert cfg.train.clip_gradient_norm < 0 and cfg.data.source == "rec"
 
 
@@ -246,7 +246,8 @@ def test_a_sagemaker_job_end_to_end(tmp_path):
   assert re.search(r"train:accuracy=([0-9.]+)", job.stdout)
   model = tmp_path / "model"
   assert sorted(p.name for p in model.iterdir()) == [
-      "model_config.json", "params", "vocab.src.json", "vocab.trg.json"]
+      "decode_config.json", "manifest.json", "model_config.json", "params", "vocab.src.json",
+      "vocab.trg.json"]
   saved = json.loads((model / "model_config.json").read_text())
   assert (saved["rnn_cell_type"], saved["rnn_attention_type"], saved["rnn_num_hidden"]) == \
       ("gru", "dot", 16)
@@ -256,8 +257,16 @@ def test_a_sagemaker_job_end_to_end(tmp_path):
   assert len(out) == 2 and out[1].tokens == []
   assert out[0].attention.shape == (len(out[0].tokens), 3)
   # A rerun of the finished job trains no further and exports the same model again.
-  again = training.main(str(tmp_path))
-  assert again == 0
+  before = checkpoint.load_model(str(model))[1]
+  steps = sorted(p.name for p in (tmp_path / "checkpoints" / "checkpoints").iterdir())
+  assert training.main(str(tmp_path)) == 0
+  assert sorted(p.name for p in (tmp_path / "checkpoints" / "checkpoints").iterdir()) == steps
+  after = checkpoint.load_model(str(model))[1]
+  for x, y in zip(jax.tree_util.tree_leaves(before), jax.tree_util.tree_leaves(after), strict=True):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  sessions = json.loads((tmp_path / "checkpoints" / "manifest.json").read_text())["sessions"]
+  assert [s["resumed"] for s in sessions] == [False, True]
+  assert sessions[-1]["steps"] == sessions[0]["steps"]
 
 
 def _truncate(path, drop_bytes):

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from conftest import tiny_config
-from s2s_jax import checkpoint, serve, trainer
+from s2s_jax import checkpoint, trainer
 from s2s_jax.data import recordio
 from s2s_jax.config import DecodeConfig
 from s2s_jax.errors import UserError
 from s2s_jax.inference import SourceItem, Translator
+from s2s_jax.serving import server as server_lib
 from s2s_jax.serving.batcher import DynamicBatcher
 
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
@@ -41,9 +42,10 @@ def trained(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(trained):
   _, model = trained
-  srv, endpoint = serve.make_server(str(model), port=0, beam_size=2, max_batch=8,
-                                    max_request_sentences=20, max_body_bytes=4096,
-                                    background_load=False)
+  srv, endpoint = server_lib.make_server(
+      str(model), DecodeConfig(beam_size=2, batch_size=8),
+      server_lib.ServeOptions(port=0, max_request_sentences=20, max_body_bytes=4096),
+      background_load=False)
   def run():
     try:
       srv.run()
@@ -206,33 +208,44 @@ def test_concurrent_clients_get_their_own_answers(server):
   assert [json.loads(body)["predictions"][0]["target"] for _, _, body in replies] == expected
 
 
-def test_the_batcher_groups_waiting_requests():
-  calls = []
-
+def _recording_decoder(calls, gate=None):
   def decode(items):
     calls.append(len(items))
+    if gate is not None:
+      gate.wait(5)
     return [(item.ids, 0.0, None) for item in items]
-  batcher = DynamicBatcher(decode, max_batch=4, max_wait_s=0.2)
-  futures = [batcher.submit([SourceItem([i])]) for i in range(6)]
+  return decode
+
+
+def test_the_batcher_groups_waiting_requests():
+  calls, gate = [], threading.Event()
+  batcher = DynamicBatcher(_recording_decoder(calls, gate), max_batch=4, max_wait_s=0.2)
+  first = batcher.submit([SourceItem([99])])  # holds the worker in decode until the gate opens
+  while not calls:
+    time.sleep(0.001)
+  futures = [batcher.submit([SourceItem([i])]) for i in range(6)]  # all queued, none taken
+  gate.set()
+  assert first.result(5)[0][0] == [99]
   assert [f.result(5)[0][0] for f in futures] == [[i] for i in range(6)]
-  assert calls == [4, 2]
+  assert calls == [1, 4, 2]
   big = batcher.translate([SourceItem([9])] * 7, 5)  # larger than a batch: decoded alone
   assert len(big) == 7 and calls[-1] == 7
 
 
-@pytest.mark.parametrize("idle_wait_s, expected", [(0.3, [4]), (0.001, [1, 1, 1, 1])])
-def test_the_batcher_collects_while_requests_keep_arriving(idle_wait_s, expected):
+# A trickle of requests 0.05 s apart (as clients answered together send their next ones): with a
+# 1 s idle wait they form one batch; with 1 ms, and 0.25 s between them, one batch each. The
+# margins (20x and 250x) keep a busy machine from changing the grouping.
+@pytest.mark.parametrize("idle_wait_s, gap_s, expected", [(1.0, 0.05, [4]),
+                                                          (0.001, 0.25, [1, 1, 1, 1])])
+def test_the_batcher_collects_while_requests_keep_arriving(idle_wait_s, gap_s, expected):
   calls = []
-
-  def decode(items):
-    calls.append(len(items))
-    return [(item.ids, 0.0, None) for item in items]
-  batcher = DynamicBatcher(decode, max_batch=8, max_wait_s=2.0, idle_wait_s=idle_wait_s)
+  batcher = DynamicBatcher(_recording_decoder(calls), max_batch=8, max_wait_s=10.0,
+                           idle_wait_s=idle_wait_s)
   futures = []
-  for i in range(4):  # a trickle, as clients answered together send their next requests
+  for i in range(4):
     futures.append(batcher.submit([SourceItem([i])]))
-    time.sleep(0.05)
-  assert [f.result(5)[0][0] for f in futures] == [[i] for i in range(4)]
+    time.sleep(gap_s)
+  assert [f.result(15)[0][0] for f in futures] == [[i] for i in range(4)]
   assert calls == expected
 
 
@@ -251,7 +264,7 @@ def test_long_sources_are_split_into_chunks(server):
 
 
 def test_batch_transform_keeps_the_order_across_chunks(server, tmp_path):
-  from s2s_jax import batch_transform
+  from s2s_jax.serving import batch_transform
   _, endpoint = server
   sources = [" ".join(str(1 + (i * 3 + j) % 7) for j in range(i % 6)) for i in range(11)]
   folder = tmp_path / "in"
@@ -270,7 +283,7 @@ def test_batch_transform_keeps_the_order_across_chunks(server, tmp_path):
 
 
 def test_batch_transform_names_a_bad_line(server, tmp_path):
-  from s2s_jax import batch_transform
+  from s2s_jax.serving import batch_transform
   from s2s_jax.errors import DataError
   _, endpoint = server
   path = tmp_path / "bad.jsonl"
@@ -281,7 +294,7 @@ def test_batch_transform_names_a_bad_line(server, tmp_path):
 
 
 def test_attention_plot_writes_a_png(tmp_path):
-  from s2s_jax import plot_attention
+  from s2s_jax.bin import plot_attention
   path = tmp_path / "att.png"
   plot_attention.plot(np.eye(3)[:, ::-1], ["a", "b", "c"], ["x", "y", "z"], str(path), title="t")
   data = path.read_bytes()
@@ -289,7 +302,7 @@ def test_attention_plot_writes_a_png(tmp_path):
 
 
 def test_checkpoint_averaging(trained, tmp_path):
-  from s2s_jax import average
+  from s2s_jax.bin import average
   work, _ = trained
   assert average.kept_steps(str(work)) == [30, 60]
   config, mean, _, _ = average.average(str(work), [30, 60])
@@ -315,6 +328,53 @@ def test_an_ensemble_of_one_model_twice_decodes_as_the_model(trained):
   np.testing.assert_allclose([t.score for t in a], [t.score for t in b], atol=1e-4)
 
 
+def test_an_ensemble_decodes_with_the_mean_of_its_members_probabilities(trained, tmp_path):
+  """Two different models (the checkpoints of steps 30 and 60): greedy decoding of the ensemble
+  is the step-by-step argmax of the mean of the members' probabilities, so members whose
+  parameters, states or memories were swapped or shared would decode otherwise."""
+  import jax.numpy as jnp
+  from s2s_jax.data import vocab as vocab_lib
+  from s2s_jax.models.seq2seq import Seq2Seq
+  work, _ = trained
+  dirs = [str(tmp_path / step) for step in ("30", "60")]
+  for step, folder in zip(("30", "60"), dirs):
+    checkpoint.export_model(str(work), folder, step)
+  members = [checkpoint.load_model(d) for d in dirs]
+  assert any(not np.allclose(a, b) for a, b in zip(
+      jax.tree_util.tree_leaves(members[0][1]), jax.tree_util.tree_leaves(members[1][1])))
+  ensemble = Translator.load(",".join(dirs), DecodeConfig(beam_size=1, batch_size=8))
+  src_vocab, trg_words = members[0][2], vocab_lib.inverse(members[0][3])
+  for sentence in (["1", "2", "3", "4"], ["5", "5", "6"]):
+    ids = jnp.array([vocab_lib.ids_from_tokens(sentence, src_vocab)])
+    states = []
+    for config, params, _, _ in members:
+      model, variables = Seq2Seq(config, hoist=False), {"params": params}
+      enc = model.apply(variables, ids, method=Seq2Seq.encode)
+      states.append([model, variables, *model.apply(variables, enc, method=Seq2Seq.init_state)])
+    def mean_probs(prev):
+      probs = []
+      for state in states:
+        model, variables, carry, memory = state
+        logits, state[2], _ = model.apply(variables, carry, memory, prev,
+                                          method=Seq2Seq.decode_step)
+        probs.append(jax.nn.softmax(logits[0]))
+      return jnp.mean(jnp.stack(probs), axis=0)
+    prev, expected, nll = jnp.array([vocab_lib.BOS_ID]), [], 0.0
+    for _ in range(ensemble.decoder.max_output_length(len(sentence))):  # the limit counts </s>
+      probs = mean_probs(prev)
+      # The last step may only end the sentence: the search forces </s> at the limit.
+      token = (int(jnp.argmax(probs)) if len(expected) + 1 < ensemble.decoder.max_output_length(
+          len(sentence)) else vocab_lib.EOS_ID)
+      nll -= float(jnp.log(probs[token]))
+      if token == vocab_lib.EOS_ID:
+        break
+      expected.append(token)
+      prev = jnp.array([token])
+    out = ensemble.translate([sentence])[0]
+    assert out.tokens == [trg_words[t] for t in expected if t != vocab_lib.PAD_ID]
+    assert out.score == pytest.approx(nll / (len(expected) + 1), abs=1e-4)
+
+
 def test_an_ensemble_needs_one_vocabulary(trained, tmp_path):
   work, model = trained
   other = tmp_path / "other"
@@ -326,7 +386,7 @@ def test_an_ensemble_needs_one_vocabulary(trained, tmp_path):
 
 
 def test_the_load_test_counts_requests_and_errors(server):
-  from s2s_jax import loadtest
+  from s2s_jax.bin import loadtest
   port, _ = server
   result = loadtest.run(f"http://127.0.0.1:{port}", ["1 2 3", "4 5"], clients=3, seconds=1.0)
   assert result["requests"] > 0 and result["errors"] == 0
@@ -336,7 +396,7 @@ def test_the_load_test_counts_requests_and_errors(server):
 def test_a_model_that_cannot_load_ends_the_server_with_a_message(tmp_path):
   import subprocess
   import sys
-  out = subprocess.run([sys.executable, "-m", "s2s_jax.serve", f"--model_dir={tmp_path}",
+  out = subprocess.run([sys.executable, "-m", "s2s_jax.bin.serve", f"--workdir={tmp_path}",
                         "--port=0"], cwd=os.path.dirname(os.path.dirname(__file__)),
                        capture_output=True, text=True, timeout=120)
   assert out.returncode == 2, out.stderr[-2000:]

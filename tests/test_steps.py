@@ -1,4 +1,5 @@
-"""The train step: one update lowers the loss; a non-finite loss leaves the whole state untouched."""
+"""The train step: one update lowers the loss; a non-finite loss, or a finite loss with non-finite
+gradients, leaves the whole state untouched."""
 
 import jax
 import jax.numpy as jnp
@@ -37,8 +38,27 @@ def test_a_non_finite_loss_leaves_parameters_and_optimizer_untouched():
   params = jax.tree_util.tree_map(lambda x: x, state.params)
   params["output"]["w_out"] = params["output"]["w_out"].at[0, 0].set(jnp.nan)
   broken = state.replace(params=params)
-  new, out = jax.jit(steps.train_step)(broken, batch, jax.random.PRNGKey(2))
+  _assert_untouched(broken, batch)
+
+
+def test_a_finite_loss_with_nan_gradients_leaves_the_state_untouched():
+  state, batch = _state_and_batch()
+  state, _ = jax.jit(steps.train_step)(state, batch, jax.random.PRNGKey(1))
+  model_apply = state.apply_fn
+
+  def apply_with_a_nan_gradient(variables, *args, **kwargs):
+    # sqrt'(0) * 0 in the backward pass: the loss is unchanged, one gradient is NaN.
+    bias = variables["params"]["output"]["b_out"]
+    return model_apply(variables, *args, **kwargs) + 0.0 * jnp.sqrt(0.0 * bias[0])
+  broken = state.replace(apply_fn=apply_with_a_nan_gradient)
+  new, out = _assert_untouched(broken, batch)
+  assert np.isfinite(float(out["nll"]))
+
+
+def _assert_untouched(state, batch):
+  new, out = jax.jit(steps.train_step)(state, batch, jax.random.PRNGKey(2))
   assert not bool(out["finite"])
-  for before, after in zip(jax.tree_util.tree_leaves((broken.params, broken.opt_state)),
+  for before, after in zip(jax.tree_util.tree_leaves((state.params, state.opt_state)),
                            jax.tree_util.tree_leaves((new.params, new.opt_state))):
     np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
+  return new, out

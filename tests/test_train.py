@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
   full, split = tmp_path_factory.mktemp("full"), tmp_path_factory.mktemp("split")
   trainer.train(tiny_config(), str(full))
   first = trainer.train(tiny_config(train__max_num_batches=4), str(split))
-  second = trainer.train(tiny_config(), str(split))
+  second = trainer.train(tiny_config(), str(split), allow_changes=["train.max_num_batches"])
   return full, split, first, second
 
 
@@ -59,7 +59,7 @@ def test_translator_loads_the_workdir_alone(trained):
 
 def test_a_workdir_with_another_model_is_refused(trained):
   full, *_ = trained
-  with pytest.raises(UserError, match="holds a model with a different config.*rnn_num_hidden: 16 -> 32"):
+  with pytest.raises(UserError, match="holds a model with a different config.*rnn_num_hidden: 16 -> 32.*another --workdir"):
     trainer.train(tiny_config(model__rnn_num_hidden=32), str(full))
 
 
@@ -125,3 +125,107 @@ def test_a_finished_run_restarted_does_not_train_again(trained):
   again = trainer.train(tiny_config(), str(full))
   assert again["steps"] == 8 and again["stop_reason"] == "reached max_num_batches=8"
   assert [s for s, _ in _lines(full, "validation:perplexity")] == [4, 8]
+
+
+def test_early_stopping_stops_a_run_that_does_not_improve(tmp_path):
+  # A rate of 1e-9 leaves every argmax, so validation accuracy never improves after the first
+  # checkpoint: two more checkpoints without improvement end the run long before 200 updates.
+  cfg = tiny_config(train__max_num_batches=200, train__checkpoint_frequency_num_batches=2,
+                    train__checkpoint_threshold=2, train__learning_rate=1e-9,
+                    train__optimized_metric="accuracy", train__bleu_sample_size=0)
+  summary = trainer.train(cfg, str(tmp_path))
+  assert summary["steps"] == 6 and summary["best_step"] == 2
+  assert summary["stop_reason"] == "no improvement in validation accuracy for 2 checkpoints"
+
+
+def test_a_lowered_learning_rate_survives_a_resume(tmp_path):
+  # No improvement after the first checkpoint (see above): the plateau scheduler halves the rate
+  # at every later one. A run resumed at step 4 must continue from the halved rate.
+  def cfg(batches):
+    return tiny_config(train__max_num_batches=batches, train__checkpoint_frequency_num_batches=2,
+                       train__checkpoint_threshold=100, train__learning_rate=1e-9,
+                       train__optimized_metric="accuracy", train__bleu_sample_size=0,
+                       train__plateau_reduce_lr_threshold=1)
+  trainer.train(cfg(8), str(tmp_path / "full"))
+  trainer.train(cfg(4), str(tmp_path / "split"))
+  trainer.train(cfg(8), str(tmp_path / "split"), allow_changes=["train.max_num_batches"])
+  full, split = (_lines(tmp_path / name, "learning_rate") for name in ("full", "split"))
+  assert [round(lr / 1e-9, 6) for _, lr in full] == [1.0, 0.5, 0.25, 0.125]
+  assert split == full
+
+
+def test_a_resume_with_another_config_is_refused_unless_allowed(trained, tmp_path):
+  import shutil
+  full, *_ = trained
+  work = tmp_path / "work"
+  shutil.copytree(full, work)
+  changed = tiny_config(train__learning_rate=0.002, decode__beam_size=2)
+  with pytest.raises(UserError, match=r"another config \(decode.beam_size: 3 -> 2; "
+                     r"train.learning_rate: 0.001 -> 0.002\).*--allow_changes=decode.beam_size,"
+                     r"train.learning_rate"):
+    trainer.train(changed, str(work))
+  trainer.train(changed, str(work), command=["launch.py", "--x"],
+                allow_changes=["train.learning_rate", "decode.beam_size"])
+  saved = json.loads((work / "manifest.json").read_text())
+  assert saved["config"] == changed.to_dict()
+  last = saved["sessions"][-1]
+  assert last["changed"] == {"decode.beam_size": [3, 2], "train.learning_rate": [0.001, 0.002]}
+  assert last["resumed"] and last["command"] == ["launch.py", "--x"]
+  assert json.loads((work / "decode_config.json").read_text())["beam_size"] == 2
+
+
+def test_the_manifest_records_the_run(trained):
+  full, *_ = trained
+  saved = json.loads((full / "manifest.json").read_text())
+  assert saved["config"] == tiny_config().to_dict() and saved["seed"] == 13
+  assert saved["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:none|smooth:exp|")
+  first = saved["sessions"][0]
+  assert first["status"] == "finished" and first["steps"] == 8 and not first["resumed"]
+  assert first["started"] <= first["ended"]
+  assert {"jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy"} <= set(first["versions"])
+  assert first["device_count"] == len(jax.devices()) and first["process_count"] == 1
+  assert first["platform"] == "cpu" and first["device_kind"] and first["cpu"]
+  assert first["git"] is None or len(first["git"]["commit"]) == 40
+
+
+def test_translate_takes_the_models_decoding_settings_unless_a_flag_gives_them(trained, tmp_path):
+  full, *_ = trained
+  assert json.loads((full / "decode_config.json").read_text()) == {
+      "batch_size": 8, "beam_size": 3, "length_penalty_alpha": 1.0, "length_penalty_beta": 0.0,
+      "max_output_length_num_stds": 2.0}
+  (tmp_path / "in.txt").write_text("1 2 3\n")
+  saved = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}")
+  assert saved.returncode == 0 and "beam 3" in saved.stderr, saved.stderr[-2000:]
+  given = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}",
+                  "--beam_size=2", "--length_penalty_alpha=0.5")
+  assert given.returncode == 0 and "beam 2" in given.stderr, given.stderr[-2000:]
+  bad = _launch("--mode=translate", f"--workdir={full}", f"--input={tmp_path / 'in.txt'}",
+                "--beam_size=0")
+  assert bad.returncode == 2 and bad.stderr.strip().endswith("error: --beam_size must be positive")
+
+
+def test_sigterm_before_the_first_checkpoint_saves_and_exits_cleanly(tmp_path):
+  import pathlib
+  import signal
+  import subprocess
+  import sys
+  root = pathlib.Path(__file__).resolve().parents[1]
+  proc = subprocess.Popen(
+      [sys.executable, "launch.py", "--config=configs/tiny.py", f"--workdir={tmp_path}",
+       "--config.train.max_num_batches=100000",
+       "--config.train.checkpoint_frequency_num_batches=100000"],
+      cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  lines = []
+  for line in proc.stdout:  # the first progress line: training has started
+    lines.append(line)
+    if " step " in line:
+      proc.send_signal(signal.SIGTERM)
+      break
+  out, err = proc.communicate(timeout=120)
+  out = "".join(lines) + out
+  assert proc.returncode == 0, err[-3000:]
+  assert "Traceback" not in err
+  assert "best validation perplexity none yet" in out and "rerun the same command" in out
+  assert checkpoint.has_checkpoint(str(tmp_path))
+  assert json.loads((tmp_path / "manifest.json").read_text())["sessions"][-1]["status"] == \
+      "interrupted"

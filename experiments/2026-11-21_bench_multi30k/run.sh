@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 
 echo "== s2s-jax $(date -u +%T)"
 # The bench compiles every bucket shape first, then times STEPS updates and decodes with that model.
-(cd "$ROOT" && /usr/bin/time -v -o "$OUT/s2s_jax.time" "$PY" -m s2s_jax.bench \
+(cd "$ROOT" && /usr/bin/time -v -o "$OUT/s2s_jax.time" "$PY" -m s2s_jax.bin.bench \
   --config=configs/lstm_attn.py:data=multi30k,peers=true --steps="$STEPS" \
   --json="$OUT/s2s_jax.json" 2>&1 | grep -v -E '^(WARNING|I0000|W0000|E0000)' | tee "$OUT/s2s_jax.log")
 

@@ -6,9 +6,9 @@ the greedy selection (log-sum-exp + argmax) written two ways. Prints millisecond
 
 import time
 
-from s2s_jax import xla_setup
+from s2s_jax import startup
 
-xla_setup.configure()
+startup.before_imports()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

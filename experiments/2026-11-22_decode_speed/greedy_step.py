@@ -4,9 +4,9 @@ the whole step against its output GEMM alone. Prints milliseconds; asserts nothi
   PYTHONPATH=. python experiments/2026-11-22_decode_speed/greedy_step.py
 """
 
-from s2s_jax import xla_setup
+from s2s_jax import startup
 
-xla_setup.configure()
+startup.before_imports()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

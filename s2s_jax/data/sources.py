@@ -10,7 +10,7 @@ import json
 import logging
 import os
 
-from s2s_jax import preprocess
+from s2s_jax.data import preprocessing as preprocess
 from s2s_jax.config import DataConfig
 from s2s_jax.data import recordio, synthetic
 from s2s_jax.data import vocab as vocab_lib

@@ -11,7 +11,7 @@ import json
 import os
 import random
 
-from s2s_jax import preprocess
+from s2s_jax.data import preprocessing as preprocess
 from s2s_jax.errors import ConfigError
 
 TASKS = ("copy", "sort", "reverse")

@@ -1,13 +1,15 @@
-"""SageMaker's 47 training hyperparameters (spec §1): names, allowed values, defaults, config keys.
+"""SageMaker's 49 training hyperparameters (spec §1): names, allowed values, defaults, config keys.
 
 SageMaker passes every value as a string. `to_overrides` parses a hyperparameters.json mapping into
-config overrides, failing on an unknown name or an invalid value with the allowed values; defaults
-come from this table alone (`configs/sagemaker.py` applies them), so the table is the contract.
+config overrides, failing on an unknown name or an invalid value with the allowed values. The
+table holds SageMaker's documented defaults (not this project's, which are in s2s_jax/config.py);
+`base_config` applies them, so the table is the contract.
 """
 
 import dataclasses
 import re
 
+from s2s_jax import config as config_lib
 from s2s_jax.errors import ConfigError
 
 # Names SageMaker itself may add to a job's hyperparameters (automatic model tuning adds
@@ -125,6 +127,20 @@ BY_KEY = {h.key: h for h in TABLE}
 def defaults() -> dict:
   """{config key: value} of SageMaker's documented defaults."""
   return {h.key: h.unset if h.default is None else h.parse(h.default) for h in TABLE}
+
+
+def base_config():
+  """SageMaker's built-in seq2seq, default for default: this project's ConfigDict with every
+  hyperparameter at SageMaker's documented value, RecordIO channels as data, and no global-norm
+  clipping (SageMaker has only the element-wise `clip_gradient`)."""
+  c = config_lib.default_configdict()
+  for key, value in defaults().items():
+    section, name = key.split(".")
+    c[section][name] = value
+  c.data.source = "rec"
+  c.data.length_policy = "truncate"  # SageMaker's documentation: over-long sequences are truncated
+  c.train.clip_gradient_norm = -1.0
+  return c
 
 
 def to_overrides(hyperparameters: dict, where: str = "hyperparameters") -> dict:

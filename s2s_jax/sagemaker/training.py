@@ -11,7 +11,6 @@ import os
 import sys
 import traceback
 
-from configs import sagemaker as sagemaker_config
 from s2s_jax import checkpoint
 from s2s_jax import config as config_lib
 from s2s_jax.errors import ConfigError, DataError, UserError
@@ -37,7 +36,7 @@ def build_config(hyper: dict, channels: dict | None = None,
                  where: str = "hyperparameters") -> config_lib.ExperimentConfig:
   """SageMaker's defaults with `hyper` ({name: string}) on top and `channels` as the data; config
   errors name the hyperparameter."""
-  c = sagemaker_config.get_config()
+  c = hyperparameters.base_config()
   overrides = hyperparameters.to_overrides(hyper, where)
   for key, value in overrides.items():
     section, name = key.split(".")
@@ -63,25 +62,25 @@ def experiment_config(layout: Layout) -> config_lib.ExperimentConfig:
   return build_config(hyper, layout.channels, layout.hyperparameters)
 
 
-def run(layout: Layout) -> dict:
+def run(layout: Layout, command=None) -> dict:
   from s2s_jax import trainer
   cfg = experiment_config(layout)
-  if cfg.model["weight_init_type"] == "xavier" and cfg.model["decoder_type"] == "rnn":
+  if cfg.model.weight_init_type == "xavier" and cfg.model.decoder_type == "rnn":
     log.warning("weight_init_type=xavier (SageMaker's default) can keep an RNN decoder from "
                 "learning; if validation perplexity stalls near a unigram model's, pass "
                 "weight_init_type=uniform and weight_init_scale=0.1")
-  summary = trainer.train(cfg, layout.checkpoints)
+  summary = trainer.train(cfg, layout.checkpoints, command=command)
   step = checkpoint.export_model(layout.checkpoints, layout.model)
   log.info("exported the checkpoint of step %s to %s", step, layout.model)
   return summary
 
 
-def main(root: str | None = None) -> int:
+def main(root: str | None = None, command=None) -> int:
   """Runs the job; returns the process exit status (0 done or stopped by SIGTERM, 2 a user error,
   1 an internal error), after writing the failure file for the last two."""
   layout = Layout.from_env(root)
   try:
-    run(layout)
+    run(layout, command)
     return 0
   except UserError as e:
     layout.write_failure(f"error: {e}")

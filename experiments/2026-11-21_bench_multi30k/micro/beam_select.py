@@ -7,9 +7,9 @@ beam_search._select (log-sum-exp and a per-hypothesis TopK). Prints milliseconds
 
 import time
 
-from s2s_jax import xla_setup
+from s2s_jax import startup
 
-xla_setup.configure()
+startup.before_imports()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

@@ -6,9 +6,9 @@ backward products), NumPy's BLAS and, when installed, PyTorch. Prints GFLOP/s; a
 
 import time
 
-from s2s_jax import xla_setup
+from s2s_jax import startup
 
-xla_setup.configure()
+startup.before_imports()
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402

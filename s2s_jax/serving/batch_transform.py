@@ -1,7 +1,5 @@
-r"""Batch transform: JSON Lines in, JSON Lines out, in the same order (spec §3.3).
-
-  python -m s2s_jax.batch_transform --model_dir=MODEL --input=in.jsonl --output=out.jsonl
-  python -m s2s_jax.batch_transform --model_dir=MODEL --input=DIR --output=OUT_DIR
+r"""Batch transform: JSON Lines in, JSON Lines out, in the same order (spec §3.3); the program is
+`s2s-batch-transform` (s2s_jax/bin/batch_transform.py).
 
 Each input line is {"source": "tok tok ..."}; each output line {"target": "..."}. A folder is
 translated file by file into OUT_DIR/<name>.out, as SageMaker's batch transform names its outputs.
@@ -15,10 +13,8 @@ import json
 import os
 
 import tqdm
-from absl import app, flags
 
-from s2s_jax import xla_setup
-from s2s_jax.errors import DataError, UserError
+from s2s_jax.errors import DataError
 from s2s_jax.serving import formats
 
 CHUNK_LINES = 4096  # lines decoded per call: enough to fill batches of every length bucket
@@ -79,29 +75,3 @@ def transform(translator, input_path, output_path, beam=None):
   if not os.path.isfile(input_path):
     raise DataError(f"{input_path} does not exist")
   return {os.path.basename(input_path): transform_file(translator, input_path, output_path, beam)}
-
-
-def main(argv):
-  del argv
-  from s2s_jax.config import DecodeConfig
-  from s2s_jax.inference import Translator
-  f = flags.FLAGS
-  try:
-    translator = Translator.load(f.model_dir, DecodeConfig(beam_size=f.beam_size,
-                                                           batch_size=f.batch_size))
-    counts = transform(translator, f.input, f.output)
-  except UserError as e:
-    raise SystemExit(f"error: {e}") from None
-  for name, n in counts.items():
-    print(f"{name}: {n} lines")
-
-
-if __name__ == "__main__":
-  flags.DEFINE_string("model_dir", "/opt/ml/model", "Exported model or training workdir.")
-  flags.DEFINE_string("input", None, "A JSON Lines file or a folder of them.", required=True)
-  flags.DEFINE_string("output", None, "Output file (or folder, for an input folder).",
-                      required=True)
-  flags.DEFINE_integer("beam_size", 5, "Beam size (1 = greedy).")
-  flags.DEFINE_integer("batch_size", 64, "Sentences per decoding batch.")
-  xla_setup.command_line()
-  app.run(main)

@@ -1,6 +1,7 @@
-r"""Benchmark: training and decoding throughput on the configured data; prints figures, asserts nothing.
+r"""`s2s-bench`: training and decoding throughput on the configured data; prints figures, asserts
+nothing.
 
-  python -m s2s_jax.bench --config=configs/lstm_attn.py:data=multi30k,peers=true \
+  s2s-bench --config=configs/lstm_attn.py:data=multi30k,peers=true \
       [--steps=200] [--decode_from=runs/lstm_attn_data-multi30k [--skip_train]] [--json=bench.json]
 
 Training: a fresh model; the step is compiled ahead of time for every bucket shape (compile time is
@@ -13,26 +14,31 @@ for the input pipeline, and peak memory. Decoding: the test set (config.data.tex
 """
 
 import json
-import os
 import resource
 import sys
 import time
 
-from absl import app, flags
-from ml_collections import config_flags
+from s2s_jax import startup
 
-from s2s_jax import xla_setup
+startup.before_imports()  # before anything imports JAX
 
-xla_setup.configure()  # before anything imports JAX
+from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true",
-                                          "Config file[:variant].", lock_config=True)
-_STEPS = flags.DEFINE_integer("steps", 200, "Timed training updates after warm-up.")
-_WORKDIR = flags.DEFINE_string("workdir", "/tmp/s2s_bench", "Scratch folder for the data.")
-_DECODE_FROM = flags.DEFINE_string("decode_from", None, "Trained workdir to decode with.")
-_SKIP_DECODE = flags.DEFINE_bool("skip_decode", False, "Only measure training.")
-_SKIP_TRAIN = flags.DEFINE_bool("skip_train", False, "Only measure decoding (needs --decode_from).")
-_JSON = flags.DEFINE_string("json", None, "Also write the figures to this file.")
+from s2s_jax.bin import options, train  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true",
+                                  "Config file[:variant].", lock_config=True)
+  flags.DEFINE_integer("steps", 200, "Timed training updates after warm-up.")
+  flags.DEFINE_string("workdir", "/tmp/s2s_bench", "Scratch folder for the data.")
+  flags.DEFINE_string("decode_from", None, "Trained workdir to decode with.")
+  flags.DEFINE_bool("skip_decode", False, "Only measure training.")
+  flags.DEFINE_bool("skip_train", False, "Only measure decoding (needs --decode_from).")
+  flags.DEFINE_string("json", None, "Also write the figures to this file.")
 
 
 class CompileTimer:
@@ -143,28 +149,34 @@ def peak_memory_gib():
 
 def main(argv):
   del argv
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  startup.program(compile_cache=False)  # compile time is one of the figures
   from s2s_jax import config as config_lib
-  cfg = config_lib.from_configdict(_CONFIG.value)
+  cfg = config_lib.from_configdict(FLAGS.config)
   timer = CompileTimer()
-  if _SKIP_TRAIN.value and not _DECODE_FROM.value:
+  if FLAGS.skip_train and not FLAGS.decode_from:
     raise app.UsageError("--skip_train needs --decode_from=WORKDIR, a model to decode with")
   setup = params = None
   result = {}
-  if not _SKIP_TRAIN.value:
-    setup, state, result = bench_training(cfg, _WORKDIR.value, _STEPS.value, timer)
+  if not FLAGS.skip_train:
+    setup, state, result = bench_training(cfg, FLAGS.workdir, FLAGS.steps, timer)
     params = state.params
-  if not _SKIP_DECODE.value:
-    result.update(bench_decoding(cfg, setup, params, _DECODE_FROM.value, timer))
+  if not FLAGS.skip_decode:
+    result.update(bench_decoding(cfg, setup, params, FLAGS.decode_from, timer))
   result.update(peak_memory_gib())
   width = max(map(len, result))
   for key, value in result.items():
     print(f"{key:<{width}}  {value}")
-  if _JSON.value:
-    with open(_JSON.value, "w") as f:
+  if FLAGS.json:
+    with open(FLAGS.json, "w") as f:
       json.dump(result, f, indent=2)
   sys.stdout.flush()
 
 
+def console():
+  """The `s2s-bench` command."""
+  train.config_package_on_path(sys.argv)
+  options.run_program(sys.modules[__name__], define_flags, main)
+
+
 if __name__ == "__main__":
-  app.run(main)
+  console()

@@ -1,12 +1,14 @@
-r"""Load test of a running endpoint: N concurrent clients for T seconds, one sentence per request.
+r"""`s2s-loadtest`: load test of a running endpoint, N concurrent clients for T seconds, one
+sentence per request.
 
-  python -m s2s_jax.serve --model_dir=MODEL --port=8080 &
-  python -m s2s_jax.loadtest --url=http://127.0.0.1:8080 --clients=32 --seconds=60 \
-      --input=../shared/data/multi30k/test_2016_flickr.en [--offline_model_dir=MODEL]
+  s2s-serve --workdir=MODEL --port=8080 &
+  s2s-loadtest --url=http://127.0.0.1:8080 --clients=32 --seconds=60 \
+      --input=../shared/data/multi30k/test_2016_flickr.en [--workdir=MODEL]
 
-Prints requests/s, sentences/s, p50 / p99 latency and the error count; with --offline_model_dir
-also the offline decoding rate of the same sentences (same beam and batch), for the ratio. A
-benchmark: it prints figures and never fails on them.
+Prints requests/s, sentences/s, p50 / p99 latency and the error count; with --workdir also the
+offline decoding rate of the same sentences with that model (its saved beam and batch size, or
+the flags: give the server's), for the ratio. A benchmark: it prints figures and never fails on
+them.
 """
 
 import http.client
@@ -15,8 +17,18 @@ import threading
 import time
 import urllib.parse
 
-import numpy as np
-from absl import app, flags
+import sys
+
+from s2s_jax import startup
+
+startup.before_imports()  # before anything imports JAX
+
+import numpy as np  # noqa: E402
+from absl import flags  # noqa: E402
+
+from s2s_jax.bin import options  # noqa: E402
+
+FLAGS = flags.FLAGS
 
 
 def run(url, sentences, clients=32, seconds=60.0):
@@ -57,7 +69,7 @@ def run(url, sentences, clients=32, seconds=60.0):
 
 def main(argv):
   del argv
-  f = flags.FLAGS
+  f = FLAGS
   with open(f.input, encoding="utf-8") as fh:
     sentences = [line.strip() for line in fh if line.strip()]
   result = run(f.url, sentences, f.clients, f.seconds)
@@ -68,11 +80,10 @@ def main(argv):
   if len(lat):
     print(f"requests/s={rate:.1f} (= sentences/s) p50={np.percentile(lat, 50) * 1000:.0f} ms "
           f"p99={np.percentile(lat, 99) * 1000:.0f} ms")
-  if f.offline_model_dir:
-    from s2s_jax.config import DecodeConfig
+  if f.workdir:
+    startup.program()
     from s2s_jax.inference import Translator
-    translator = Translator.load(f.offline_model_dir, DecodeConfig(beam_size=f.beam_size,
-                                                                   batch_size=f.batch_size))
+    translator = Translator.load(f.workdir, options.decode_config(f.workdir))
     tokens = [s.split() for s in sentences]
     translator.translate(tokens)  # compile every shape first
     start = time.monotonic()
@@ -81,14 +92,19 @@ def main(argv):
     print(f"offline sentences/s={offline:.1f}; server/offline={rate / offline:.2f}")
 
 
-if __name__ == "__main__":
+def define_flags():
   flags.DEFINE_string("url", "http://127.0.0.1:8080", "The endpoint.")
   flags.DEFINE_string("input", None, "Tokenized sentences, one per line.", required=True)
   flags.DEFINE_integer("clients", 32, "Concurrent clients.")
   flags.DEFINE_float("seconds", 60.0, "How long to send.")
-  flags.DEFINE_string("offline_model_dir", None, "Also time offline decoding of this model.")
-  flags.DEFINE_integer("beam_size", 5, "Offline decoding: beam size (match the server's).")
-  flags.DEFINE_integer("batch_size", 64, "Offline decoding: batch size (match --max_batch).")
-  from s2s_jax import xla_setup
-  xla_setup.command_line()
-  app.run(main)
+  options.define_workdir(help_text="Also time offline decoding of this model (the server's).")
+  options.define_decode()
+
+
+def console():
+  """The `s2s-loadtest` command."""
+  options.run_program(sys.modules[__name__], define_flags, main)
+
+
+if __name__ == "__main__":
+  console()

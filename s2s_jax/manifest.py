@@ -1,0 +1,152 @@
+"""A run's settings kept with it: workdir/manifest.json.
+
+  config         the resolved config (every key, defaults included) the run trains with
+  bleu_signature sacreBLEU's signature of the validation BLEU
+  sessions       one entry per start or resume: command line, git commit (and a dirty tree),
+                 versions, devices, process count, CPU, start and end time, how it ended, and the
+                 keys a resume was allowed to change (old and new values)
+
+A resume whose config differs from the manifest's is refused with the changed keys, unless each
+of them is allowed (`allow_changes`, e.g. train.max_num_batches; never a model.* key: the
+checkpoint belongs to its model); the manifest then holds the new config and the session records
+the change. Exported models carry a copy.
+"""
+
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+
+from s2s_jax.errors import UserError
+
+FILE = "manifest.json"
+PACKAGES = ("s2s-jax", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "tensorflow-cpu",
+            "tensorflow", "numpy", "sacrebleu")
+
+
+def read(workdir) -> dict | None:
+  path = os.path.join(workdir, FILE)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise UserError(f"{path} cannot be read ({e}); restore it or use another --workdir") from None
+
+
+def write(workdir, manifest: dict):
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, FILE)
+  with open(path + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(manifest, f, indent=2, sort_keys=True)
+  os.replace(path + ".tmp", path)
+
+
+def flatten(config: dict, prefix="") -> dict:
+  """{"train.learning_rate": 0.001, "data.text.dir": ...} of a nested config dict."""
+  out = {}
+  for key, value in config.items():
+    if isinstance(value, dict):
+      out.update(flatten(value, f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = value
+  return out
+
+
+def changed_keys(saved: dict, current: dict) -> dict:
+  """{key: (saved value, current value)} of every key that differs, in key order."""
+  a, b = flatten(saved), flatten(current)
+  return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def start(workdir, config: dict, resuming: bool, command=None, allow_changes=(),
+          bleu_signature: str | None = None) -> dict:
+  """Checks a resumed run's config against the manifest, then records this session.
+
+  resuming: the workdir holds a checkpoint this run continues from. Raises UserError naming every
+  changed key that `allow_changes` does not name.
+  """
+  manifest = read(workdir) or {}
+  changes = {}
+  if resuming and "config" in manifest:
+    changes = changed_keys(manifest["config"], config)
+    model = [k for k in changes if k.startswith("model.")]
+    if model:  # the checkpoint's parameters belong to the saved model
+      listed = "; ".join(f"{k}: {changes[k][0]!r} -> {changes[k][1]!r}" for k in model)
+      raise UserError(f"workdir {workdir} holds a model with a different config ({listed}); a "
+                      "resumed run keeps its model: use another --workdir or delete it to start "
+                      "afresh")
+    refused = [k for k in changes if k not in set(allow_changes)]
+    if refused:
+      listed = "; ".join(f"{k}: {changes[k][0]!r} -> {changes[k][1]!r}" for k in refused)
+      raise UserError(
+          f"{workdir} was trained with another config ({listed}). Resuming would mix two runs: "
+          f"use another --workdir, or allow these keys to change with "
+          f"--allow_changes={','.join(refused)}")
+  manifest.update(config=config, seed=config.get("seed"), bleu_signature=bleu_signature)
+  session = {"started": _now(), "ended": None, "status": "running", "command": command,
+             "resumed": resuming, "changed": {k: list(v) for k, v in changes.items()},
+             **environment()}
+  manifest.setdefault("sessions", []).append(session)
+  write(workdir, manifest)
+  return manifest
+
+
+def finish(workdir, status: str, **facts):
+  """Records how this session ended ("finished", "interrupted", "failed") and its facts."""
+  manifest = read(workdir)
+  if not manifest or not manifest.get("sessions"):
+    return
+  manifest["sessions"][-1].update(ended=_now(), status=status, **facts)
+  write(workdir, manifest)
+
+
+def environment() -> dict:
+  """Where and with what this process runs: git, versions, devices, CPU."""
+  import jax
+  devices = jax.devices()
+  return {"git": git_state(), "python": platform.python_version(), "versions": _versions(),
+          "platform": devices[0].platform, "device_kind": devices[0].device_kind,
+          "device_count": jax.device_count(), "local_device_count": jax.local_device_count(),
+          "process_count": jax.process_count(), "host": platform.node(), "cpu": _cpu()}
+
+
+def git_state() -> dict | None:
+  """{"commit", "dirty"} of the checkout s2s_jax runs from; None outside a git checkout."""
+  here = os.path.dirname(os.path.abspath(__file__))
+
+  def git(*args):
+    return subprocess.run(["git", "-C", here, *args], capture_output=True, text=True, timeout=10)
+  try:
+    commit = git("rev-parse", "HEAD")
+    if commit.returncode != 0:
+      return None
+    status = git("status", "--porcelain", "--untracked-files=no")
+  except (OSError, subprocess.TimeoutExpired):
+    return None
+  return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def _versions() -> dict:
+  out = {}
+  for name in PACKAGES:
+    try:
+      out[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+      pass
+  return out
+
+
+def _cpu() -> str:
+  from s2s_jax import compile_cache
+  model, flags = compile_cache.cpu_description()
+  widest = [f for f in ("amx_tile", "avx512_bf16", "avx512f", "avx2") if f in flags]
+  return " ".join([model, *widest]) if widest else model
+
+
+def _now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
