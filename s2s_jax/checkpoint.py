@@ -199,7 +199,7 @@ def _load(workdir, which):
 
 
 def _atomic_write(path, text):
-  tmp = path + ".tmp"
+  tmp = f"{path}.{os.getpid()}.tmp"
   with open(tmp, "w", encoding="utf-8") as f:
     f.write(text)
   os.replace(tmp, path)

@@ -34,6 +34,23 @@ CHOICES = {
 }
 
 
+class JsonFile:
+  """For the configs saved beside a model (model_config.json, decode_config.json)."""
+
+  def to_json(self):
+    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text, name=None):
+    """Parses and validates, ConfigError naming the file (`name`) for anything wrong."""
+    name = name or cls.__name__
+    try:
+      values = json.loads(text)
+    except json.JSONDecodeError as e:
+      raise ConfigError(f"{name} is not valid JSON: {e}") from None
+    return _build(cls, values, name)
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSettings:
   """The model keys a config file sets (config.model.*), with their defaults. Key names follow
@@ -88,7 +105,7 @@ class ModelSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig(ModelSettings):
+class ModelConfig(ModelSettings, JsonFile):
   """What inference needs to rebuild the network: the settings plus what the data tells (filled in
   by the trainer); saved as JSON beside every checkpoint."""
   vocab_size_source: int = 0
@@ -98,17 +115,6 @@ class ModelConfig(ModelSettings):
   length_ratio_std: float = 0.0
   max_seq_len_source: int = 100
   max_seq_len_target: int = 100
-
-  def to_json(self):
-    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
-  @classmethod
-  def from_json(cls, text, name="model config"):
-    try:
-      values = json.loads(text)
-    except json.JSONDecodeError as e:
-      raise ConfigError(f"{name} is not valid JSON: {e}") from None
-    return _build(cls, values, name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,24 +198,13 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class DecodeConfig:
+class DecodeConfig(JsonFile):
   """Beam search settings; saved with the model (decode_config.json) as its defaults."""
   beam_size: int = 5
   batch_size: int = 64
   length_penalty_alpha: float = 1.0
   length_penalty_beta: float = 0.0
   max_output_length_num_stds: float = 2.0
-
-  def to_json(self):
-    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
-  @classmethod
-  def from_json(cls, text, name="decode config"):
-    try:
-      values = json.loads(text)
-    except json.JSONDecodeError as e:
-      raise ConfigError(f"{name} is not valid JSON: {e}") from None
-    return _build(cls, values, name)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,7 @@ import subprocess
 from s2s_jax.errors import UserError
 
 FILE = "manifest.json"
-PACKAGES = ("s2s-jax", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "tensorflow-cpu",
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "tensorflow-cpu",
             "tensorflow", "numpy", "sacrebleu")
 
 
@@ -40,9 +40,10 @@ def read(workdir) -> dict | None:
 def write(workdir, manifest: dict):
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, FILE)
-  with open(path + ".tmp", "w", encoding="utf-8") as f:
+  tmp = f"{path}.{os.getpid()}.tmp"  # a reader sees the old file or the new one, never half
+  with open(tmp, "w", encoding="utf-8") as f:
     json.dump(manifest, f, indent=2, sort_keys=True)
-  os.replace(path + ".tmp", path)
+  os.replace(tmp, path)
 
 
 def flatten(config: dict, prefix="") -> dict:
@@ -131,7 +132,8 @@ def git_state() -> dict | None:
 
 
 def _versions() -> dict:
-  out = {}
+  from s2s_jax import __version__
+  out = {"s2s_jax": __version__}
   for name in PACKAGES:
     try:
       out[name] = importlib.metadata.version(name)

@@ -1,6 +1,7 @@
 """End to end on the tiny config: train, checkpoint, resume, translate; 1 vs 4 devices."""
 
 import json
+import re
 
 import jax
 import numpy as np
@@ -229,3 +230,30 @@ def test_sigterm_before_the_first_checkpoint_saves_and_exits_cleanly(tmp_path):
   assert checkpoint.has_checkpoint(str(tmp_path))
   assert json.loads((tmp_path / "manifest.json").read_text())["sessions"][-1]["status"] == \
       "interrupted"
+
+
+@pytest.mark.parametrize("name, text, match", [
+    ("decode_config.json", '{"beam_size": 0}', r"decode_config.json.beam_size must be positive"),
+    ("decode_config.json", "{", r"decode_config.json is not valid JSON"),
+    ("decode_config.json", '{"beam": 3}', r"unknown key .*decode_config.json.beam; known keys"),
+])
+def test_a_damaged_saved_decode_config_is_named(trained, tmp_path, name, text, match):
+  import shutil
+  full, *_ = trained
+  model = tmp_path / "model"
+  shutil.copytree(full, model)
+  (model / name).write_text(text)
+  (tmp_path / "in.txt").write_text("1 2 3\n")
+  out = _launch("--mode=translate", f"--workdir={model}", f"--input={tmp_path / 'in.txt'}")
+  assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+  assert re.search(match, out.stderr.strip().splitlines()[-1]), out.stderr[-2000:]
+
+
+def test_a_damaged_manifest_stops_a_resume_with_its_name(trained, tmp_path):
+  import shutil
+  full, *_ = trained
+  work = tmp_path / "work"
+  shutil.copytree(full, work)
+  (work / "manifest.json").write_text('{"config": ')
+  with pytest.raises(UserError, match=r"manifest.json cannot be read .*restore it or use another"):
+    trainer.train(tiny_config(), str(work))

@@ -10,6 +10,7 @@ Each define_* function may be called by several programs in one process (launch.
 flags of train, translate and serve); a flag already defined is left as it is.
 """
 
+import logging
 import sys
 
 from absl import app, flags
@@ -58,6 +59,14 @@ def define_decode():
     _define(define, name, None, help_text + " Default: the model's saved setting.")
   _define(flags.DEFINE_string, "checkpoint", "best",
           "Parameters of a training workdir: 'best', 'latest' or the step of a kept checkpoint.")
+
+
+def setup_logging(level="INFO", stream=None):
+  """Our log lines (logger "s2s_jax") at `level`, time-stamped; other libraries' (JAX's backend
+  probing, Orbax's restore chatter) only from WARNING."""
+  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+                      stream=stream, force=True)
+  logging.getLogger("s2s_jax").setLevel(level)
 
 
 def decode_config(workdir):

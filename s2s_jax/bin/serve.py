@@ -44,11 +44,8 @@ def define_flags():
 
 def main(argv):
   del argv
-  # Our lines at --log_level; other libraries' (Orbax's restore chatter) only from WARNING.
-  logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
-                      force=True)
+  options.setup_logging(FLAGS.log_level)
   log = logging.getLogger("s2s_jax")
-  log.setLevel(FLAGS.log_level)
   startup.program()
   from s2s_jax.errors import UserError
   from s2s_jax.serving.server import make_server

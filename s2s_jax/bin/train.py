@@ -12,7 +12,6 @@ resumes from its latest checkpoint, and one restarted with another config is ref
 data or the config end with one line, `error: ...`.
 """
 
-import logging
 import os
 import re
 import sys
@@ -103,21 +102,14 @@ def experiment_config():
   return config_lib.from_configdict(values)
 
 
-def setup_logging():
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
-                      stream=sys.stdout, force=True)
-  for noisy in ("jax", "orbax", "tensorflow", "etils", "absl"):
-    logging.getLogger(noisy).setLevel(logging.WARNING)
-  startup.program()
-
-
 def command_line() -> list:
   return [os.path.basename(sys.executable), *sys.argv]
 
 
 def main(argv):
   del argv
-  setup_logging()
+  options.setup_logging(stream=sys.stdout)  # training's log is its result: stdout
+  startup.program()
   if FLAGS.sagemaker:
     from s2s_jax.sagemaker import training
     sys.exit(training.main(FLAGS.sagemaker_root, command_line()))

@@ -76,8 +76,7 @@ def _nbest_line(translation):
 
 def main(argv):
   del argv
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
-                      force=True)
+  options.setup_logging()
   startup.program()
   from s2s_jax.errors import UserError
   try:
