@@ -7,7 +7,9 @@
 # script: it prints what happened and never fails.
 set -u
 RUNS=${1:-3}
-echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'); widest: $(grep -o -m1 -w -E 'amx_tile|avx512f|avx2' /proc/cpuinfo | head -1); commit $(git rev-parse --short HEAD)"
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+widest=$(for f in amx_tile avx512f avx2; do [[ " $flags " == *" $f "* ]] && echo "$f" && break; done)
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'); widest: ${widest:-none}; commit $(git rev-parse --short HEAD)"
 for run in $(seq "$RUNS"); do
   cache=$(mktemp -d)
   start=$(date +%s)
