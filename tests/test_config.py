@@ -146,3 +146,11 @@ def test_launch_reports_missing_text_data_in_one_line(tmp_path):
   assert out.returncode == 2
   assert out.stderr.strip().splitlines()[-1] == f"error: text data: {tmp_path}/train.en does not exist"
   assert "Traceback" not in out.stderr
+
+
+def test_the_train_command_without_a_config_says_so_in_one_line(tmp_path):
+  out = subprocess.run([sys.executable, "-m", "s2s_jax.bin.train", f"--workdir={tmp_path}"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert out.returncode == 2 and "Traceback" not in out.stderr
+  assert out.stderr.strip() == ("error: --config=FILE[:variant] is needed, e.g. "
+                                "--config=configs/lstm_attn.py")

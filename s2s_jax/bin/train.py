@@ -21,7 +21,7 @@ from s2s_jax import startup
 
 startup.before_imports()  # before anything imports JAX
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from s2s_jax.bin import options  # noqa: E402
@@ -93,8 +93,9 @@ def workdir() -> str:
 def experiment_config():
   """The --config as an ExperimentConfig; ml_collections reports a file it could not load here."""
   from s2s_jax import config as config_lib
-  if FLAGS["config"].config_filename is None:
-    raise app.UsageError("--config=FILE[:variant] is required, e.g. --config=configs/lstm_attn.py")
+  from s2s_jax.errors import ConfigError
+  if FLAGS.config is None:  # s2s-train has no default config
+    raise ConfigError("--config=FILE[:variant] is needed, e.g. --config=configs/lstm_attn.py")
   try:
     values = FLAGS.config.to_dict()
   except Exception as e:  # noqa: BLE001 - OSError or whatever the config file raised
