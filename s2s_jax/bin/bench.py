@@ -2,7 +2,7 @@ r"""`s2s-bench`: training and decoding throughput on the configured data; prints
 nothing.
 
   s2s-bench --config=configs/lstm_attn.py:data=multi30k,peers=true \
-      [--steps=200] [--decode_from=runs/lstm_attn_data-multi30k [--skip_train]] [--json=bench.json]
+      [--steps=200] [--workdir=runs/lstm_attn_data-multi30k [--skip_train]] [--json=bench.json]
 
 Training: a fresh model; the step is compiled ahead of time for every bucket shape (compile time is
 measured by JAX's own compile events and reported apart), then `--steps` timed updates from the
@@ -10,7 +10,7 @@ first batch of the first epoch (so the decoding model has seen exactly `--steps`
 non-pad target tokens/s (incl. </s>), milliseconds per update, the share of the update spent waiting
 for the input pipeline, and peak memory. Decoding: the test set (config.data.text.test) with beam
 `decode.beam_size` and greedy, a first pass that compiles and a timed second pass; with
---decode_from a trained workdir is used (an untrained model's outputs run to the length limit).
+--workdir a trained model is used (an untrained model's outputs run to the length limit).
 """
 
 import json
@@ -34,10 +34,11 @@ def define_flags():
   config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true",
                                   "Config file[:variant].", lock_config=True)
   flags.DEFINE_integer("steps", 200, "Timed training updates after warm-up.")
-  flags.DEFINE_string("workdir", "/tmp/s2s_bench", "Scratch folder for the data.")
-  flags.DEFINE_string("decode_from", None, "Trained workdir to decode with.")
+  flags.DEFINE_string("scratch_dir", "/tmp/s2s_bench", "Scratch folder for the data.")
+  options.define_workdir(help_text="A trained model to decode with (default: the benchmark's "
+                         "freshly trained one).")
   flags.DEFINE_bool("skip_decode", False, "Only measure training.")
-  flags.DEFINE_bool("skip_train", False, "Only measure decoding (needs --decode_from).")
+  flags.DEFINE_bool("skip_train", False, "Only measure decoding (needs --workdir).")
   flags.DEFINE_string("json", None, "Also write the figures to this file.")
 
 
@@ -109,20 +110,20 @@ def bench_training(cfg, workdir, steps, compile_timer):
   }
 
 
-def bench_decoding(cfg, setup, params, decode_from, compile_timer):
+def bench_decoding(cfg, setup, params, model_dir, compile_timer):
   from s2s_jax import metrics
   from s2s_jax.data import sources, text
   from s2s_jax.inference import Decoder, Translator
 
-  if decode_from:
-    translator = Translator.load(decode_from, cfg.decode)
+  if model_dir:
+    translator = Translator.load(model_dir, cfg.decode)
   else:
     translator = Translator(Decoder(setup.model_config, params, cfg.decode), setup.corpus.src_vocab,
                             setup.corpus.trg_vocab)
   src_path, ref_path = sources.text_files(cfg.data, "test")
   sentences = text.read_token_lines(src_path)
   refs = [" ".join(t) for t in text.read_token_lines(ref_path)]
-  result = {"decode_sentences": len(sentences), "decode_model": decode_from or "benchmark model"}
+  result = {"decode_sentences": len(sentences), "decode_model": model_dir or "benchmark model"}
   for name, beam in (("beam%d" % cfg.decode.beam_size, cfg.decode.beam_size), ("greedy", 1)):
     compile_before, start = compile_timer.seconds, time.time()
     translator.translate(sentences, beam)
@@ -153,15 +154,15 @@ def main(argv):
   from s2s_jax import config as config_lib
   cfg = config_lib.from_configdict(FLAGS.config)
   timer = CompileTimer()
-  if FLAGS.skip_train and not FLAGS.decode_from:
-    raise app.UsageError("--skip_train needs --decode_from=WORKDIR, a model to decode with")
+  if FLAGS.skip_train and not FLAGS.workdir:
+    raise app.UsageError("--skip_train needs --workdir=MODEL, a model to decode with")
   setup = params = None
   result = {}
   if not FLAGS.skip_train:
-    setup, state, result = bench_training(cfg, FLAGS.workdir, FLAGS.steps, timer)
+    setup, state, result = bench_training(cfg, FLAGS.scratch_dir, FLAGS.steps, timer)
     params = state.params
   if not FLAGS.skip_decode:
-    result.update(bench_decoding(cfg, setup, params, FLAGS.decode_from, timer))
+    result.update(bench_decoding(cfg, setup, params, FLAGS.workdir, timer))
   result.update(peak_memory_gib())
   width = max(map(len, result))
   for key, value in result.items():
