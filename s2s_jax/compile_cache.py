@@ -53,9 +53,14 @@ def cpu_description(cpuinfo_path="/proc/cpuinfo") -> tuple[str, frozenset]:
   return model, frozenset((fields.get("flags") or fields.get("features") or "").split())
 
 
+def widest_isa(flags: frozenset) -> str:
+  """The widest vector or matrix extension among the CPU flags (amx_tile, avx512f, avx2, ...)."""
+  return next((isa for isa in _ISA_ORDER if isa in flags), "generic")
+
+
 def machine_key(model: str, flags: frozenset, device_count: int, platform_name: str) -> str:
   """A folder name that differs whenever the machine code could: readable prefix, full hash."""
-  widest = next((isa for isa in _ISA_ORDER if isa in flags), "generic")
+  widest = widest_isa(flags)
   digest = hashlib.sha256("\n".join(
       [model, " ".join(sorted(flags)), jaxlib.__version__, platform_name, str(device_count)]
   ).encode()).hexdigest()[:16]

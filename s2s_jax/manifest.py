@@ -143,10 +143,10 @@ def _versions() -> dict:
 
 
 def _cpu() -> str:
+  """The CPU model and its widest vector/matrix extension, e.g. "... @ 2.80GHz (avx512f)"."""
   from s2s_jax import compile_cache
   model, flags = compile_cache.cpu_description()
-  widest = [f for f in ("amx_tile", "avx512_bf16", "avx512f", "avx2") if f in flags]
-  return " ".join([model, *widest]) if widest else model
+  return f"{model} ({compile_cache.widest_isa(flags)})"
 
 
 def _now() -> str:
