@@ -1,6 +1,7 @@
 """A run's settings kept with it: workdir/manifest.json.
 
   config         the resolved config (every key, defaults included) the run trains with
+  parameters     the model's parameter count
   bleu_signature sacreBLEU's signature of the validation BLEU
   sessions       one entry per start or resume: command line, git commit (and a dirty tree),
                  versions, devices, process count, CPU, start and end time, how it ended, and the
@@ -94,6 +95,13 @@ def start(workdir, config: dict, resuming: bool, command=None, allow_changes=(),
   manifest.setdefault("sessions", []).append(session)
   write(workdir, manifest)
   return manifest
+
+
+def record(workdir, **facts):
+  """Adds facts about the run itself (e.g. its parameter count) at the manifest's top level."""
+  manifest = read(workdir) or {}
+  manifest.update(facts)
+  write(workdir, manifest)
 
 
 def finish(workdir, status: str, **facts):

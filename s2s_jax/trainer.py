@@ -163,6 +163,7 @@ def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
     log.info("resumed from step %d (epoch %d, batch %d) in %s", progress.step, progress.epoch,
              progress.batch_in_epoch, workdir)
   n_params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
+  manifest.record(workdir, parameters=int(n_params))
   shapes = s.batches.shapes  # the (source, target) shapes batches take: one compilation each
   log.info("model: %s parameters; %d train / %d validation pairs; %d device(s); %d batch shapes, "
            "%s to %s; %d batches per epoch", f"{n_params:,}", len(s.corpus.train),

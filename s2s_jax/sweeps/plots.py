@@ -1,0 +1,76 @@
+"""A sweep's pictures (PNG, matplotlib without a screen):
+
+  curves.png       every trial's validation objective against updates; the best trial drawn thick,
+                   its best checkpoint marked
+  importance.png   searches: Optuna's hyperparameter importances (PED-ANOVA: no scikit-learn)
+  parallel.png     searches: Optuna's parallel-coordinate plot of the finished trials
+"""
+
+import logging
+import os
+import warnings
+
+from optuna.trial import TrialState
+
+from s2s_jax.sweeps import trial_dir
+
+log = logging.getLogger("s2s_jax")
+
+
+def write(workdir, sweep, study, table):
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  _curves(plt, workdir, sweep, table)
+  finished = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+  if sweep.search is not None and len(finished) >= 3:
+    _optuna_plots(plt, workdir, study)
+
+
+def _curves(plt, workdir, sweep, table):
+  scale, label = (100.0, f"{sweep.objective} x100") if sweep.objective == "validation:bleu" \
+      else (1.0, sweep.objective)
+  fig, ax = plt.subplots(figsize=(9, 5.5))
+  done = [r for r in table if r.get("best") is not None]
+  pick = max if sweep.direction == "maximize" else min
+  best = pick(done, key=lambda r: r["best"]) if done else None
+  for row in table:
+    points = trial_dir.curve(os.path.join(workdir, "trials", row["trial"]), sweep.objective)
+    if not points:
+      continue
+    steps, values = zip(*points)
+    values = [v * scale for v in values]
+    is_best = row is best
+    ax.plot(steps, values, lw=2.6 if is_best else 1.0, alpha=1.0 if is_best else 0.7,
+            marker="o", ms=3, label=f"{row['trial']} ({row['status']})", zorder=3 if is_best else 2)
+    if is_best and row.get("best_step") is not None:
+      ax.scatter([row["best_step"]], [row["best"] * scale], s=140, marker="*", color="black",
+                 zorder=4, label=f"best: {row['trial']} {row['best'] * scale:.2f} at "
+                 f"{row['best_step']}")
+  ax.set_xlabel("updates")
+  ax.set_ylabel(label)
+  ax.set_title(f"{os.path.basename(os.path.abspath(workdir))}: validation curves")
+  ax.grid(alpha=0.3)
+  if ax.lines:
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+  fig.savefig(os.path.join(workdir, "curves.png"), dpi=110, bbox_inches="tight")
+  plt.close(fig)
+
+
+def _optuna_plots(plt, workdir, study):
+  import optuna
+  from optuna.visualization import matplotlib as ov
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+    for name, draw in (
+        ("importance.png", lambda: ov.plot_param_importances(
+            study, evaluator=optuna.importance.PedAnovaImportanceEvaluator())),
+        ("parallel.png", lambda: ov.plot_parallel_coordinate(study))):
+      try:
+        ax = draw()
+        fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+        fig.set_size_inches(9, 5.5)
+        fig.savefig(os.path.join(workdir, name), dpi=110, bbox_inches="tight")
+        plt.close(fig)
+      except (ValueError, RuntimeError, ZeroDivisionError) as e:  # too few distinct trials
+        log.info("%s not drawn yet: %s", name, e)

@@ -1,0 +1,241 @@
+"""A sweep's results, rewritten as trials end and readable mid-sweep:
+
+  results.csv / results.md   one row per trial: its overrides, status, best objective and the step
+                             it came at, wall time, tokens/s, parameters, test BLEU, error
+  cells.md (+ in results.md) with a `seed` key: one row per configuration, mean ± std over seeds,
+                             and sacreBLEU's paired bootstrap against the baseline configuration
+  curves.png, importance.png, parallel.png    plots.py
+  tensorboard HParams                         hparams.py
+
+Each row comes from the trial's folder where this machine has it (the truth while it runs) and
+from the study's record otherwise (trials of runners on other machines).
+"""
+
+import csv
+import io
+import json
+import os
+import statistics
+
+from optuna.trial import TrialState
+
+from s2s_jax import metrics
+from s2s_jax.sweeps import definition, trial_dir
+
+COLUMNS = ("trial", "status", "best", "best_step", "steps", "wall_s", "tok_s", "params",
+           "test_bleu", "error")
+
+
+def rows(workdir: str, sweep: definition.Sweep, study) -> list[dict]:
+  """One dict per trial folder (the latest Optuna trial of it), in trial order."""
+  latest = {}
+  for t in study.get_trials(deepcopy=False):
+    folder = t.user_attrs.get("folder")
+    if folder:
+      latest[folder] = t
+  out = []
+  for folder, t in sorted(latest.items(), key=lambda kv: _first_number(study, kv[0])):
+    path = os.path.join(workdir, "trials", folder)
+    row = {"trial": folder, "overrides": t.user_attrs.get("overrides", {})}
+    row.update({k: t.user_attrs[k] for k in ("wall_s", "tok_s", "params", "steps", "test_bleu",
+                                             "best_step", "error") if k in t.user_attrs})
+    row["status"] = _status(t)
+    if t.state == TrialState.COMPLETE:
+      row["best"] = t.value
+    if os.path.isdir(path):
+      row.update(trial_dir.facts(path))
+      value, step = trial_dir.best(path, sweep.objective)
+      if value is not None:
+        row["best"], row["best_step"] = value, step
+    out.append(row)
+  return out
+
+
+def _first_number(study, folder):
+  return min(t.number for t in study.get_trials(deepcopy=False)
+             if t.user_attrs.get("folder") == folder)
+
+
+def _status(t) -> str:
+  if t.state == TrialState.RUNNING:
+    return "running"
+  if t.state == TrialState.WAITING:
+    return "resuming" if "resumes" in t.user_attrs else "waiting"
+  return t.user_attrs.get("status") or t.state.name.lower()
+
+
+def write(workdir: str, sweep: definition.Sweep, study, plots: bool = True):
+  """Writes every results file of the sweep folder."""
+  table = rows(workdir, sweep, study)
+  keys = sweep.keys()
+  _atomic(os.path.join(workdir, "results.csv"), _csv(table, keys, sweep.objective))
+  md = markdown(table, keys, sweep)
+  cells = cell_table(workdir, table, keys, sweep)
+  if cells:
+    md += "\n" + cells
+    _atomic(os.path.join(workdir, "cells.md"), cells)
+  _atomic(os.path.join(workdir, "results.md"), md)
+  if plots:
+    from s2s_jax.sweeps import hparams, plots as plots_lib
+    plots_lib.write(workdir, sweep, study, table)
+    hparams.write(workdir, sweep, table)
+
+
+def _csv(table, keys, objective) -> str:
+  buf = io.StringIO()
+  writer = csv.writer(buf)
+  writer.writerow(["trial", *keys, *[objective if c == "best" else c for c in COLUMNS[1:]]])
+  for row in table:
+    writer.writerow([row["trial"], *[row["overrides"].get(k, "") for k in keys],
+                     *[row.get(c, "") for c in COLUMNS[1:]]])
+  return buf.getvalue()
+
+
+def markdown(table, keys, sweep) -> str:
+  short = [k.split(".")[-1] for k in keys]
+  head = ["trial", *short, "status", sweep.objective, "at step", "updates", "wall", "tok/s",
+          "params", "test BLEU"]
+  lines = [f"# Sweep results: {len(table)} trials", "",
+           f"Config `{' '.join([sweep.config_arg, *sweep.config_overrides])}`, sweep "
+           f"`{sweep.source}`; objective {sweep.objective} ({sweep.direction}), the best "
+           "checkpoint's. Test BLEU: the best checkpoint on the test set, tokenized, "
+           f"{metrics.bleu_signature()}.", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+  best = _best_row(table, sweep.direction)
+  for row in table:
+    name = f"**{row['trial']}**" if row is best else row["trial"]
+    cells = [name, *[_fmt(row["overrides"].get(k, "")) for k in keys], row["status"],
+             _fmt(row.get("best")), _fmt(row.get("best_step")), _fmt(row.get("steps")),
+             _duration(row.get("wall_s")), _fmt(row.get("tok_s")), _params(row.get("params")),
+             _fmt(row.get("test_bleu"))]
+    lines.append("| " + " | ".join(cells) + " |")
+  errors = [r for r in table if r.get("error") and r["status"] != "finished"]
+  if errors:
+    lines += ["", "Stopped trials:", ""]
+    lines += [f"- {r['trial']} ({r['status']}): {r['error']}" for r in errors]
+  return "\n".join(lines) + "\n"
+
+
+def _best_row(table, direction):
+  done = [r for r in table if r.get("best") is not None]
+  if not done:
+    return None
+  pick = max if direction == "maximize" else min
+  return pick(done, key=lambda r: r["best"])
+
+
+def cell_table(workdir, table, keys, sweep) -> str:
+  """Mean ± std over seeds per configuration, with the paired bootstrap against the baseline
+  (the configuration with no overrides besides the seed, else the first). Empty without seeds."""
+  if "seed" not in keys:
+    return ""
+  cells = {}
+  for row in table:
+    cell = {k: v for k, v in row["overrides"].items() if k != "seed"}
+    cells.setdefault(definition.trial_name(cell) or "baseline", []).append(row)
+  names = list(cells)
+  baseline = next((n for n in names if n == "baseline"), names[0])
+  test = sweep.test
+  scale = 100.0 if sweep.objective == "validation:bleu" else 1.0
+  lines = ["## Configurations: mean ± std over seeds", "",
+           f"Baseline: `{baseline}`. p: sacreBLEU paired bootstrap (1000 resamples) of test BLEU "
+           "against the baseline with the same seed, the largest over seeds.", "",
+           f"| configuration | seeds | {sweep.objective}{' x100' if scale != 1 else ''} | "
+           "test BLEU | Δ test BLEU | p |", "|---|---|---|---|---|---|"]
+  base_bleu = _mean([r.get("test_bleu") for r in cells[baseline]])
+  for name in names:
+    group = cells[name]
+    done = [r for r in group if r["status"] == "finished"]
+    val = _mean_std([r["best"] * scale for r in done if r.get("best") is not None])
+    bleus = [r.get("test_bleu") for r in done if r.get("test_bleu") is not None]
+    bleu = _mean_std(bleus)
+    delta = (f"{_mean(bleus) - base_bleu:+.2f}" if bleus and base_bleu is not None
+             and name != baseline else "")
+    p = "" if name == baseline or not test else _p_value(workdir, cells[baseline], done, test)
+    lines.append(f"| {name} | {len(done)}/{len(group)} | {val} | {bleu} | {delta} | {p} |")
+  return "\n".join(lines) + "\n"
+
+
+def _p_value(workdir, base_rows, rows_, test) -> str:
+  """The largest p over seeds that both configurations finished with a test translation."""
+  _, reference = test
+  with open(reference, encoding="utf-8") as f:
+    refs = [" ".join(line.split()) for line in f]
+  by_seed = {r["overrides"].get("seed"): r for r in base_rows}
+  ps = []
+  for row in rows_:
+    base = by_seed.get(row["overrides"].get("seed"))
+    hyp_a = base and _hyps(workdir, base["trial"])
+    hyp_b = _hyps(workdir, row["trial"])
+    if hyp_a and hyp_b and len(hyp_a) == len(hyp_b) == len(refs):
+      ps.append(paired_bootstrap(hyp_a, hyp_b, refs))
+  return f"{max(ps):.3f}" if ps else ""
+
+
+def paired_bootstrap(baseline, system, references) -> float:
+  """sacreBLEU's paired bootstrap p-value of `system` against `baseline` (tokenized BLEU)."""
+  from sacrebleu.metrics import BLEU
+  from sacrebleu.significance import PairedTest
+  test = PairedTest([("baseline", baseline), ("system", system)],
+                    {"BLEU": BLEU(tokenize="none", force=True)}, [references], test_type="bs",
+                    n_samples=1000)
+  _, scores = test()
+  return float(scores["BLEU"][1].p_value)
+
+
+def _hyps(workdir, folder):
+  path = os.path.join(workdir, "trials", folder, trial_dir.TEST_HYPOTHESES)
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return [line.rstrip("\n") for line in f]
+
+
+def write_test_bleu(folder, source, reference):
+  """Scores the trial's test translation (test.hyp) and writes test.json."""
+  with open(reference, encoding="utf-8") as f:
+    refs = [" ".join(line.split()) for line in f]
+  hyps = _hyps(os.path.dirname(os.path.dirname(folder)), os.path.basename(folder)) or []
+  result = {"bleu": round(metrics.bleu(hyps, refs), 2), "source": source, "reference": reference,
+            "signature": metrics.bleu_signature(), "sentences": len(hyps)}
+  _atomic(os.path.join(folder, trial_dir.TEST_RESULT), json.dumps(result, indent=2))
+
+
+def _mean(values):
+  values = [v for v in values if v is not None]
+  return statistics.fmean(values) if values else None
+
+
+def _mean_std(values) -> str:
+  if not values:
+    return ""
+  if len(values) == 1:
+    return f"{values[0]:.2f}"
+  return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def _fmt(value) -> str:
+  if value is None or value == "":
+    return ""
+  if isinstance(value, float):
+    return f"{value:.4g}"
+  return str(value)
+
+
+def _params(n):
+  return "" if not n else f"{n / 1e6:.2f}M"
+
+
+def _duration(seconds):
+  if not seconds:
+    return ""
+  seconds = int(seconds)
+  return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
+      f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _atomic(path, text):
+  tmp = f"{path}.{os.getpid()}.tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write(text)
+  os.replace(tmp, path)
