@@ -10,4 +10,6 @@ pyproject.toml). The library (everything else under s2s_jax/) never imports them
   s2s-plot-attention   plot_attention.py   an attention heatmap PNG
   s2s-bench            bench.py            training and decoding throughput
   s2s-loadtest         loadtest.py         requests/s and latency of a running endpoint
+  s2s-sweep            sweep.py            a sweep's trials, resumably (s2s_jax/sweeps/)
+  s2s-report           report.py           a sweep's tables and plots, from its folder
 """

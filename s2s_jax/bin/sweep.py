@@ -3,6 +3,7 @@ r"""`s2s-sweep`: run a sweep's trials, resumably, and keep its results table up 
   s2s-sweep --config=configs/gru_attn.py:data=multi30k --sweep=experiments/X/sweep.py \
       --workdir=runs/X [--workers=2] [--max_trials=8] [--storage=postgresql://...] [--dry_run]
   s2s-sweep --config=configs/sagemaker.py --config.data.rec.train=... --sweep=tuning_job.json ...
+  s2s-sweep --model=runs/X/trials/seed=1 --sweep=decoding.py --workdir=runs/X_decoding
 
 The sweep file's get_sweep() returns a grid or a search (s2s_jax/hyper.py); a .json file is a
 SageMaker tuning job's ParameterRanges. Each trial trains in workdir/trials/<overrides>/, in its
@@ -50,6 +51,9 @@ def define_flags():
   flags.DEFINE_string("test", "auto", "Translate each finished trial's best checkpoint and score "
                       "it: SOURCE,REFERENCE files; 'auto': the config's text test set when it "
                       "has one; 'none': no test.")
+  flags.DEFINE_string("model", None, "A decoding sweep: instead of --config, the trained model "
+                      "(training workdir or export) whose test-set translation each trial makes "
+                      "with its own decode.* keys (beam size, length penalty); objective: test BLEU.")
   flags.DEFINE_bool("dry_run", False, "Check the sweep and list its trials (and commands); "
                     "run nothing.")
 
@@ -79,15 +83,23 @@ def run():
   from s2s_jax import config as config_lib
   from s2s_jax.errors import ConfigError
   from s2s_jax.sweeps import definition, runner, study as study_lib
-  if FLAGS.config is None or not FLAGS.sweep or not FLAGS.workdir:
-    raise ConfigError("--config=FILE[:variant], --sweep=FILE and --workdir=FOLDER are needed")
-  overrides = [a for a in sys.argv[1:] if a.startswith("--config.")]
-  try:
-    base = FLAGS.config.copy_and_resolve_references()
-  except Exception as e:  # noqa: BLE001 - what the config file raised
-    train.exit_with(e)
-  sweep = definition.load(base, FLAGS["config"].config_filename, overrides, FLAGS.sweep)
-  sweep.test = test_files(config_lib.from_configdict(base))
+  if (FLAGS.config is None) == (FLAGS.model is None) or not FLAGS.sweep or not FLAGS.workdir:
+    raise ConfigError("--sweep=FILE, --workdir=FOLDER and one of --config=FILE[:variant] (a "
+                      "training sweep) or --model=DIR (a decoding sweep) are needed")
+  if FLAGS.model:
+    from s2s_jax import manifest
+    import ml_collections
+    saved = (manifest.read(FLAGS.model) or {}).get("config")
+    cfg = config_lib.from_configdict(ml_collections.ConfigDict(saved)) if saved else None
+    sweep = definition.load_decoding(FLAGS.model, FLAGS.sweep, cfg and test_files(cfg))
+  else:
+    overrides = [a for a in sys.argv[1:] if a.startswith("--config.")]
+    try:
+      base = FLAGS.config.copy_and_resolve_references()
+    except Exception as e:  # noqa: BLE001 - what the config file raised
+      train.exit_with(e)
+    sweep = definition.load(base, FLAGS["config"].config_filename, overrides, FLAGS.sweep)
+    sweep.test = test_files(config_lib.from_configdict(base))
   if FLAGS.dry_run:
     return dry_run(sweep)
   storage = study_lib.open_storage(FLAGS.storage, FLAGS.workdir)

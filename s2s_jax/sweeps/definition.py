@@ -23,6 +23,7 @@ from s2s_jax import hyper
 from s2s_jax.errors import ConfigError
 
 MAX_NAME = 120  # characters of a trial folder's name before it is shortened with a hash
+SWEEP_FILE = "sweep.json"
 
 
 @dataclasses.dataclass
@@ -37,6 +38,7 @@ class Sweep:
   search: hyper.Search | None = None
   source: str = ""  # the sweep file or JSON it came from
   test: tuple | None = None  # (source, reference) files each finished trial translates and scores
+  model: str | None = None  # a decoding sweep: the trained model every trial translates with
 
   @property
   def is_grid(self) -> bool:
@@ -45,7 +47,7 @@ class Sweep:
   def fingerprint(self) -> dict:
     """What a sweep folder is tied to: restarting it with anything else here changed is refused."""
     out = {"config": self.config_arg, "overrides": self.config_overrides, "base": self.base,
-           "objective": self.objective}
+           "objective": self.objective, "model": self.model}
     if self.is_grid:
       out["points"] = self.points
     else:
@@ -56,6 +58,36 @@ class Sweep:
                        "fixed": s.fixed, "transforms": sorted(s.transforms),
                        "first": list(s.first)}
     return json.loads(json.dumps(out, sort_keys=True, default=str))
+
+  def save(self, folder: str):
+    """sweep.json: what the report needs to rebuild the tables without the sweep file."""
+    os.makedirs(folder, exist_ok=True)
+    record = {**self.fingerprint(), "direction": self.direction, "source": self.source,
+              "test": list(self.test) if self.test else None, "keys": self.keys()}
+    path = os.path.join(folder, SWEEP_FILE)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+      json.dump(record, f, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+  @classmethod
+  def saved(cls, folder: str) -> "Sweep":
+    """The sweep a folder was made by (its sweep.json)."""
+    path = os.path.join(folder, SWEEP_FILE)
+    if not os.path.exists(path):
+      raise ConfigError(f"{folder} is not a sweep folder: {SWEEP_FILE} is missing")
+    with open(path, encoding="utf-8") as f:
+      r = json.load(f)
+    sweep = cls(r["config"], r["overrides"], r["base"], r["objective"], r["direction"],
+                source=r["source"], test=tuple(r["test"]) if r["test"] else None,
+                model=r.get("model"))
+    if "points" in r:
+      sweep.points = r["points"]
+    else:
+      s = r["search"]
+      space = {k: optuna.distributions.json_to_distribution(d) for k, d in s["space"].items()}
+      sweep.search = hyper.Search(space, s["sampler"], 0, s["pruner"], s["seed"], s["fixed"],
+                                  first=tuple(s.get("first", ())))
+    return sweep
 
   def keys(self) -> list[str]:
     """The keys that vary between trials, in the sweep's order."""
@@ -96,6 +128,30 @@ def load(base_cd, config_arg: str, config_overrides: list, sweep_path: str) -> S
       raise ConfigError(f"sweep file {sweep_path}: get_sweep() raised {type(e).__name__}: {e}") \
           from None
   return check(base_cd, config_arg, config_overrides, spec, sweep_path)
+
+
+def load_decoding(model: str, sweep_path: str, test) -> Sweep:
+  """A decoding sweep: every trial translates `test` with `model` and its own decode.* keys
+  (beam size, length penalty, ...); the objective is test BLEU."""
+  import ml_collections
+
+  from s2s_jax import manifest
+  saved = manifest.read(model)
+  if not saved or "config" not in saved:
+    raise ConfigError(f"--model={model} has no manifest.json with its config (a training "
+                      "workdir or an exported model of this version)")
+  if not test:
+    raise ConfigError("a decoding sweep needs a test set: --test=SOURCE,REFERENCE")
+  base_cd = ml_collections.ConfigDict(saved["config"])
+  sweep = load(base_cd, model, [], sweep_path)
+  for key in (sweep.search.space if sweep.search else
+              {k for p in sweep.points for k in p}):
+    if not key.startswith("decode."):
+      raise ConfigError(f"{sweep_path}: a decoding sweep (--model) varies decode.* keys only, "
+                        f"not {key}")
+  sweep.model, sweep.test = model, tuple(test)
+  sweep.objective, sweep.direction = "test:bleu", "maximize"
+  return sweep
 
 
 def check(base_cd, config_arg, config_overrides, spec, source="sweep") -> Sweep:

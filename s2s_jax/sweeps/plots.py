@@ -2,6 +2,8 @@
 
   curves.png       every trial's validation objective against updates; the best trial drawn thick,
                    its best checkpoint marked
+  decoding.png     a decoding sweep: test BLEU against its last key (e.g. beam size), a line per
+                   value of the others (e.g. length penalty)
   importance.png   searches: Optuna's hyperparameter importances (PED-ANOVA: no scikit-learn)
   parallel.png     searches: Optuna's parallel-coordinate plot of the finished trials
 """
@@ -21,7 +23,10 @@ def write(workdir, sweep, study, table):
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  _curves(plt, workdir, sweep, table)
+  if sweep.model:
+    _decoding(plt, workdir, sweep, table)
+  else:
+    _curves(plt, workdir, sweep, table)
   finished = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
   if sweep.search is not None and len(finished) >= 3:
     _optuna_plots(plt, workdir, study)
@@ -54,6 +59,35 @@ def _curves(plt, workdir, sweep, table):
   if ax.lines:
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
   fig.savefig(os.path.join(workdir, "curves.png"), dpi=110, bbox_inches="tight")
+  plt.close(fig)
+
+
+def _decoding(plt, workdir, sweep, table):
+  keys = sweep.keys()
+  if not keys:
+    return
+  x_key, series = keys[-1], keys[:-1]
+  lines = {}
+  for row in table:
+    if row.get("best") is None:
+      continue
+    label = ", ".join(f"{k.split('.')[-1]}={row['overrides'].get(k)}" for k in series) or "test"
+    lines.setdefault(label, []).append((row["overrides"][x_key], row["best"]))
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  for label, points in lines.items():
+    xs, ys = zip(*sorted(points))
+    ax.plot(xs, ys, marker="o", label=label)
+  if all(isinstance(x, int) and x > 0 for pts in lines.values() for x, _ in pts):
+    ax.set_xscale("log")
+    ticks = sorted({x for pts in lines.values() for x, _ in pts})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+  ax.set_xlabel(x_key.split(".")[-1])
+  ax.set_ylabel("test BLEU")
+  ax.set_title(f"decoding {os.path.basename(os.path.abspath(sweep.model))}")
+  ax.grid(alpha=0.3)
+  if ax.lines:
+    ax.legend(fontsize=8)
+  fig.savefig(os.path.join(workdir, "decoding.png"), dpi=110, bbox_inches="tight")
   plt.close(fig)
 
 

@@ -64,13 +64,14 @@ def _status(t) -> str:
   return t.user_attrs.get("status") or t.state.name.lower()
 
 
-def write(workdir: str, sweep: definition.Sweep, study, plots: bool = True):
-  """Writes every results file of the sweep folder."""
+def write(workdir: str, sweep: definition.Sweep, study, plots: bool = True,
+          baseline: str | None = None) -> str:
+  """Writes every results file of the sweep folder; returns results.md's text."""
   table = rows(workdir, sweep, study)
   keys = sweep.keys()
   _atomic(os.path.join(workdir, "results.csv"), _csv(table, keys, sweep.objective))
   md = markdown(table, keys, sweep)
-  cells = cell_table(workdir, table, keys, sweep)
+  cells = cell_table(workdir, table, keys, sweep, baseline)
   if cells:
     md += "\n" + cells
     _atomic(os.path.join(workdir, "cells.md"), cells)
@@ -79,6 +80,7 @@ def write(workdir: str, sweep: definition.Sweep, study, plots: bool = True):
     from s2s_jax.sweeps import hparams, plots as plots_lib
     plots_lib.write(workdir, sweep, study, table)
     hparams.write(workdir, sweep, table)
+  return md
 
 
 def _csv(table, keys, objective) -> str:
@@ -124,9 +126,10 @@ def _best_row(table, direction):
   return pick(done, key=lambda r: r["best"])
 
 
-def cell_table(workdir, table, keys, sweep) -> str:
+def cell_table(workdir, table, keys, sweep, baseline=None) -> str:
   """Mean ± std over seeds per configuration, with the paired bootstrap against the baseline
-  (the configuration with no overrides besides the seed, else the first). Empty without seeds."""
+  (given by name, else the configuration with no overrides besides the seed, else the first).
+  Empty without seeds."""
   if "seed" not in keys:
     return ""
   cells = {}
@@ -134,7 +137,11 @@ def cell_table(workdir, table, keys, sweep) -> str:
     cell = {k: v for k, v in row["overrides"].items() if k != "seed"}
     cells.setdefault(definition.trial_name(cell) or "baseline", []).append(row)
   names = list(cells)
-  baseline = next((n for n in names if n == "baseline"), names[0])
+  if baseline is not None and baseline not in cells:
+    from s2s_jax.errors import ConfigError
+    raise ConfigError(f"--baseline={baseline} is not a configuration of this sweep; they are: "
+                      f"{', '.join(names)}")
+  baseline = baseline or next((n for n in names if n == "baseline"), names[0])
   test = sweep.test
   scale = 100.0 if sweep.objective == "validation:bleu" else 1.0
   lines = ["## Configurations: mean ± std over seeds", "",

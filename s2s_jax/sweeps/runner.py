@@ -101,6 +101,7 @@ class Runner:
   # --- the loop ---
 
   def run(self) -> dict:
+    self.sweep.save(self.workdir)
     for number in self.study.recover_stale():
       log.info("trial %d had lost its runner: queued again, it resumes from its checkpoints",
                number)
@@ -141,6 +142,12 @@ class Runner:
     folder = os.path.join(self.workdir, "trials", name)
     os.makedirs(folder, exist_ok=True)
     r = Running(trial, folder, overrides, slot, None, "train", time.time())
+    if self.sweep.model:  # a decoding sweep: translate and score, no training
+      log.info("trial %d (%s) starts on %s", trial.number, name, slot.name)
+      r.phase, r.proc = "test", self._spawn(self.translate_command(r.folder, overrides), folder,
+                                            slot)
+      self.running.append(r)
+      return
     if trial_dir.status(folder) == "finished":  # trained before its runner could record it
       log.info("trial %d (%s): already trained", trial.number, name)
       self._after_training(r)
@@ -233,11 +240,16 @@ class Runner:
     if not self.test or self.stop_reason:
       self._complete(r)
       return
-    source, _ = self.test
-    command = [sys.executable, "-m", "s2s_jax.bin.translate", f"--workdir={r.folder}",
-               f"--input={source}", f"--output={os.path.join(r.folder, trial_dir.TEST_HYPOTHESES)}"]
-    r.phase, r.proc = "test", self._spawn(command, r.folder, r.slot)
+    r.phase, r.proc = "test", self._spawn(self.translate_command(r.folder), r.folder, r.slot)
     self.running.append(r)
+
+  def translate_command(self, folder, decode_overrides=None) -> list:
+    """Translates the test set with the trial's model (or the decoding sweep's, with the
+    trial's decode.* settings as flags) into folder/test.hyp."""
+    flags = [f"--{k.split('.', 1)[1]}={_flag_value(v)}" for k, v in (decode_overrides or {}).items()]
+    return [sys.executable, "-m", "s2s_jax.bin.translate", f"--workdir={self.sweep.model or folder}",
+            f"--input={self.test[0]}", f"--output={os.path.join(folder, trial_dir.TEST_HYPOTHESES)}",
+            *flags]
 
   def _complete(self, r: Running, test_code: int | None = None):
     if test_code == 0:
@@ -245,6 +257,15 @@ class Runner:
     elif test_code is not None:
       log.warning("trial %d: translating the test set failed: %s", r.trial.number,
                   trial_dir.failure(os.path.join(r.folder, trial_dir.TRAIN_LOG), test_code))
+    if self.sweep.model:
+      if test_code != 0:
+        self._end(r, TrialState.FAIL, trial_dir.failure(
+            os.path.join(r.folder, trial_dir.TRAIN_LOG), test_code), "failed")
+        return
+      r.trial.set_user_attr("wall_s", round(time.time() - r.started))
+      self._end(r, TrialState.COMPLETE, None, "finished",
+                value=trial_dir.facts(r.folder)["test_bleu"])
+      return
     value, step = trial_dir.best(r.folder, self.sweep.objective)
     if value is None:
       self._end(r, TrialState.FAIL, f"no {self.sweep.objective} in its checkpoints", "failed")
@@ -264,8 +285,8 @@ class Runner:
     self._release(r)
     if state == TrialState.COMPLETE:
       self.durations.append(time.time() - r.started)
-    what = (f"{self.sweep.objective} {value:.4g} at step {best_step}" if value is not None
-            else reason)
+    what = (reason if value is None else f"{self.sweep.objective} {value:.4g}" +
+            (f" at step {best_step}" if best_step is not None else ""))
     log.info("trial %d (%s) %s: %s%s", t.number, os.path.basename(r.folder), status, what,
              self._eta())
     self._write_results()

@@ -1,0 +1,383 @@
+"""Sweeps: definitions checked before any trial, the runner's resume / failure / pruning / sharing,
+SageMaker tuning ranges, and the results it writes."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from configs import tiny
+from s2s_jax import hyper
+from s2s_jax.errors import ConfigError
+from s2s_jax.sweeps import definition, runner, sagemaker_ranges, study as study_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _check(spec, base=None):
+  return definition.check(base or tiny.get_config(), "configs/tiny.py", [], spec, "test_sweep")
+
+
+def _sweep_file(tmp_path, body, name="sweep.py"):
+  path = tmp_path / name
+  path.write_text("from s2s_jax import hyper\n\n" + textwrap.dedent(body))
+  return str(path)
+
+
+def _cli(*args, timeout=600):
+  return subprocess.run([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def _manifest_sessions(folder):
+  with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
+    return json.load(f)["sessions"]
+
+
+def _csv_rows(workdir):
+  with open(os.path.join(workdir, "results.csv"), encoding="utf-8") as f:
+    return list(csv.DictReader(f))
+
+
+def test_grid_helpers_build_products_and_zips():
+  grid = hyper.product([hyper.sweep("model.rnn_cell_type", ["lstm", "gru"]),
+                        hyper.zipit([hyper.sweep("model.num_embed_source", [8, 16]),
+                                     hyper.sweep("model.num_embed_target", [8, 16])])])
+  assert grid == [
+      {"model.rnn_cell_type": "lstm", "model.num_embed_source": 8, "model.num_embed_target": 8},
+      {"model.rnn_cell_type": "lstm", "model.num_embed_source": 16, "model.num_embed_target": 16},
+      {"model.rnn_cell_type": "gru", "model.num_embed_source": 8, "model.num_embed_target": 8},
+      {"model.rnn_cell_type": "gru", "model.num_embed_source": 16, "model.num_embed_target": 16}]
+  sweep = _check(grid)
+  assert sweep.keys() == ["model.rnn_cell_type", "model.num_embed_source", "model.num_embed_target"]
+  with pytest.raises(ValueError, match="one length"):
+    hyper.zipit([hyper.sweep("a", [1, 2]), hyper.sweep("b", [1])])
+
+
+def test_trial_names_are_readable_unique_and_short():
+  assert definition.trial_name({"model.rnn_cell_type": "gru", "seed": 2}) == "rnn_cell_type=gru+seed=2"
+  # Two keys that end alike keep their full names; no comma (it separates ensemble members).
+  name = definition.trial_name({"data.batch_size": 8, "decode.batch_size": 4})
+  assert name == "data.batch_size=8+decode.batch_size=4"
+  long = definition.trial_name({f"model.k{i}": "x" * 20 for i in range(10)})
+  assert len(long) <= definition.MAX_NAME and "~" in long
+  assert long != definition.trial_name({f"model.k{i}": "y" * 20 for i in range(10)})
+
+
+@pytest.mark.parametrize("spec, message", [
+    ([{"model.no_such_key": 1}], "trial 0 .*unknown config key 'model.no_such_key'"),
+    ([{"model.rnn_cell_type": "rnn"}], "rnn_cell_type='rnn' is not allowed; choose one of"),
+    ([{"train.learning_rate": "fast"}], "learning_rate"),
+    ([], "the sweep is empty"),
+    ([{"seed": 1}, {"seed": 1}], "trials 0 and 1 are the same"),
+    ([{"train.optimized_metric": "bleu"}], "optimized_metric is the sweep's objective"),
+    ("lstm", "must return a list of override dicts or a hyper.search"),
+    (hyper.search({}), "the sweep is empty"),
+    (hyper.search({"train.learning_rate": hyper.loguniform(1e-4, 1e-2)}, sampler="cma"),
+     "sampler 'cma'"),
+    (hyper.search({"model.rnn_cell_type": hyper.choice(["lstm", "rnn"])}),
+     "rnn_cell_type='rnn' is not allowed"),
+    (hyper.search({"train.learning_rate": hyper.loguniform(1e-4, 1e-2)}, sampler="grid"),
+     "sampler 'grid' needs categorical or integer keys"),
+    (hyper.search({"train.learning_rate": hyper.loguniform(1e-4, 1e-2)},
+                  first=[{"train.learning_rate": 0.5}]), "outside its distribution"),
+])
+def test_bad_sweeps_are_refused_with_the_trial_and_key(spec, message):
+  with pytest.raises(ConfigError, match=message):
+    _check(spec)
+
+
+def test_sweep_files_that_do_not_load_are_named(tmp_path):
+  base = tiny.get_config()
+  broken = _sweep_file(tmp_path, "def get_sweep(:\n", "broken.py")
+  with pytest.raises(ConfigError, match=r"broken.py does not import.*SyntaxError"):
+    definition.load(base, "configs/tiny.py", [], broken)
+  missing = _sweep_file(tmp_path, "GRID = []\n", "nofunc.py")
+  with pytest.raises(ConfigError, match="has no get_sweep"):
+    definition.load(base, "configs/tiny.py", [], missing)
+  raising = _sweep_file(tmp_path, "def get_sweep():\n  return 1 / 0\n", "raises.py")
+  with pytest.raises(ConfigError, match="get_sweep.. raised ZeroDivisionError"):
+    definition.load(base, "configs/tiny.py", [], raising)
+  with pytest.raises(ConfigError, match="does not exist"):
+    definition.load(base, "configs/tiny.py", [], str(tmp_path / "absent.py"))
+
+
+def test_the_command_line_reports_a_bad_sweep_in_one_line_before_any_trial(tmp_path):
+  bad = _sweep_file(tmp_path, """
+      def get_sweep():
+        return hyper.sweep("model.rnn_cell_type", ["lstm", "transformer"])
+      """)
+  out = _cli("--config=configs/tiny.py", f"--sweep={bad}", f"--workdir={tmp_path / 'w'}")
+  assert out.returncode == 2
+  assert out.stderr.strip().splitlines()[-1].startswith("error: ")
+  assert "trial 1 (rnn_cell_type=transformer): config.model.rnn_cell_type='transformer'" in out.stderr
+  assert "Traceback" not in out.stderr
+  assert not (tmp_path / "w" / "trials").exists()
+
+
+def test_a_sweep_folder_refuses_a_changed_sweep(tmp_path):
+  storage = study_lib.open_storage(None, str(tmp_path))
+  study_lib.Study(storage, "s", _check(hyper.sweep("seed", [1, 2])))
+  study_lib.Study(storage, "s", _check(hyper.sweep("seed", [1, 2])))  # the same: fine
+  with pytest.raises(ConfigError, match="made by another sweep: points changed"):
+    study_lib.Study(storage, "s", _check(hyper.sweep("seed", [1, 3])))
+  other_base = tiny.get_config()
+  other_base.train.learning_rate = 0.5
+  with pytest.raises(ConfigError, match=r"base changed \(train.learning_rate: 0.001 -> 0.5\)"):
+    study_lib.Study(storage, "s", _check(hyper.sweep("seed", [1, 2]), other_base))
+
+
+def test_a_trial_whose_runner_died_is_queued_again_once(tmp_path):
+  storage = study_lib.open_storage(None, str(tmp_path))
+  sweep = _check(hyper.sweep("seed", [1, 2]))
+  first = study_lib.Study(storage, "s", sweep)
+  trial = first.claim(allow_new=True)
+  dead = subprocess.Popen([sys.executable, "-c", "pass"])
+  dead.wait()
+  trial.set_user_attr("runner", f"{first.runner.rpartition(':')[0]}:{dead.pid}")
+  second, third = study_lib.Study(storage, "s", sweep), study_lib.Study(storage, "s", sweep)
+  assert second.recover_stale() == [trial.number]
+  assert third.recover_stale() == []  # already requeued by the second
+  waiting = first.study.get_trials(states=(TrialState.WAITING,))
+  resumed = [t for t in waiting if "resumes" in t.user_attrs]
+  assert len(resumed) == 1 and resumed[0].user_attrs["folder"] == "seed=1"
+  assert second.claim(allow_new=True).user_attrs["folder"] == "seed=1"  # resumes come first
+
+
+def test_sagemaker_parameter_ranges_become_a_search():
+  job = {"HyperParameterTuningJobConfig": {
+      "Strategy": "Random",
+      "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "validation:perplexity"},
+      "ResourceLimits": {"MaxNumberOfTrainingJobs": 7},
+      "TrainingJobEarlyStoppingType": "Auto",
+      "ParameterRanges": {
+          "ContinuousParameterRanges": [
+              {"Name": "learning_rate", "MinValue": "0.00005", "MaxValue": "0.2",
+               "ScalingType": "Logarithmic"},
+              {"Name": "embed_dropout_source", "MinValue": "0.0", "MaxValue": "0.5"},
+              {"Name": "plateau_reduce_lr_factor", "MinValue": "0.1", "MaxValue": "0.5",
+               "ScalingType": "ReverseLogarithmic"}],
+          "IntegerParameterRanges": [
+              {"Name": "num_layers_encoder", "MinValue": "1", "MaxValue": "4",
+               "ScalingType": "Linear"}],
+          "CategoricalParameterRanges": [
+              {"Name": "batch_size", "Values": ["16", "32"]},
+              {"Name": "rnn_cell_type", "Values": ["lstm", "gru"]}]}}}
+  s = sagemaker_ranges.from_json(job)
+  assert (s.sampler, s.pruner, s.num_trials) == ("random", "median", 7)
+  assert s.space["train.learning_rate"] == hyper.loguniform(0.00005, 0.2)
+  assert s.space["model.embed_dropout_source"] == hyper.uniform(0.0, 0.5)  # Auto: one decade
+  assert s.space["model.num_layers_encoder"] == hyper.integer(1, 4)
+  assert s.space["data.batch_size"] == hyper.choice([16, 32])
+  assert s.space["model.rnn_cell_type"] == hyper.choice(["lstm", "gru"])
+  # ReverseLogarithmic: 1 - value is log-uniform, so values crowd towards the top of the range.
+  assert s.space["train.plateau_reduce_lr_factor"] == hyper.loguniform(0.5, 0.9)
+  assert s.transforms["train.plateau_reduce_lr_factor"](0.5) == 0.5
+  sweep = _check(s)  # tiny optimizes perplexity, as the job: accepted
+  assert sweep.direction == "minimize"
+  job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"] = {
+      "Type": "Maximize", "MetricName": "validation:bleu"}
+  with pytest.raises(ConfigError, match="objective is validation:bleu .* config optimizes "
+                     "validation:perplexity"):
+    _check(sagemaker_ranges.from_json(job))
+
+
+def test_a_sagemaker_grid_job_turns_into_the_expected_trials():
+  ranges = {"Strategy": "Grid", "ParameterRanges": {
+      "CategoricalParameterRanges": [{"Name": "rnn_cell_type", "Values": ["lstm", "gru"]}],
+      "IntegerParameterRanges": [{"Name": "num_layers_decoder", "MinValue": "1",
+                                  "MaxValue": "2"}]}}
+  sweep = _check(sagemaker_ranges.from_json(ranges))
+  assert sweep.points == [
+      {"model.rnn_cell_type": "lstm", "model.num_layers_decoder": 1},
+      {"model.rnn_cell_type": "lstm", "model.num_layers_decoder": 2},
+      {"model.rnn_cell_type": "gru", "model.num_layers_decoder": 1},
+      {"model.rnn_cell_type": "gru", "model.num_layers_decoder": 2}]
+
+
+@pytest.mark.parametrize("ranges, message", [
+    ({"ContinuousParameterRanges": [{"Name": "learning_rat", "MinValue": "0.1", "MaxValue": "1"}]},
+     "unknown hyperparameter 'learning_rat'"),
+    ({"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.1"}]},
+     "MaxValue is missing"),
+    ({"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "1", "MaxValue": "0.1"}]},
+     "MinValue 1.0 is above MaxValue 0.1"),
+    ({"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0", "MaxValue": "1",
+                                     "ScalingType": "Logarithmic"}]}, "needs MinValue > 0"),
+    ({"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.1", "MaxValue": "1",
+                                     "ScalingType": "Cubic"}]}, "ScalingType 'Cubic'"),
+    ({"CategoricalParameterRanges": [{"Name": "rnn_cell_type", "Values": ["lstm", "rnn"]}]},
+     r"rnn_cell_type.*choose one of"),
+    ({"Strategy": "Annealing", "ParameterRanges": {"CategoricalParameterRanges": [
+        {"Name": "rnn_cell_type", "Values": ["lstm"]}]}}, "Strategy 'Annealing'"),
+    ({"HyperParameterTuningJobName": "x"}, "no ParameterRanges found"),
+])
+def test_bad_sagemaker_ranges_are_named(ranges, message):
+  with pytest.raises(ConfigError, match=message):
+    sagemaker_ranges.from_json(ranges)
+
+
+TRIAL_STEPS = ("--config.train.max_num_batches=600", "--config.train.checkpoint_frequency_num_batches=50",
+               "--config.train.log_every=50")
+
+
+def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_path):
+  sweep = _sweep_file(tmp_path, """
+      def get_sweep():
+        return [{"model.rnn_cell_type": "lstm", "seed": 1},
+                {"model.rnn_cell_type": "gru", "seed": 1},
+                {"model.rnn_cell_type": "lstm", "seed": 2},
+                # passes the config checks, fails in the trial: its data folder is missing
+                {"data.source": "text", "data.text.dir": "/nonexistent/corpus"}]
+      """)
+  workdir = str(tmp_path / "sweep")
+  args = ["--config=configs/tiny.py", *TRIAL_STEPS, f"--sweep={sweep}", f"--workdir={workdir}",
+          "--workers=2", "--test=none"]
+  proc = subprocess.Popen([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  first = os.path.join(workdir, "trials", "rnn_cell_type=lstm+seed=1")
+  deadline = time.time() + 300
+  while not _has_checkpoint(first) and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.5)
+  proc.send_signal(signal.SIGINT)  # Ctrl-C
+  out, _ = proc.communicate(timeout=300)
+  assert proc.returncode == 130, out
+  assert "rerun the same command to resume" in out
+  assert _manifest_sessions(first)[-1]["status"] == "interrupted"
+  interrupted_at = _manifest_sessions(first)[-1]["steps"]
+  assert 0 < interrupted_at < 600
+
+  out = _cli(*args)
+  assert out.returncode == 0, out.stdout + out.stderr
+  sessions = _manifest_sessions(first)
+  assert [s["status"] for s in sessions] == ["interrupted", "finished"] and sessions[1]["resumed"]
+  rows = {r["trial"]: r for r in _csv_rows(workdir)}
+  assert len(rows) == 4
+  failed = rows["source=text+dir=_nonexistent_corpus"]
+  assert failed["status"] == "failed" and "/nonexistent/corpus" in failed["error"]
+  for name in ("rnn_cell_type=lstm+seed=1", "rnn_cell_type=gru+seed=1", "rnn_cell_type=lstm+seed=2"):
+    assert rows[name]["status"] == "finished"
+    assert float(rows[name]["validation:perplexity"]) > 1.0 and rows[name]["params"]
+  assert "3 finished" in out.stdout and "1 failed" in out.stdout
+  with open(os.path.join(workdir, "curves.png"), "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  md = open(os.path.join(workdir, "results.md"), encoding="utf-8").read()
+  assert "| rnn_cell_type=lstm+seed=2 |" in md.replace("**", "") and "/nonexistent/corpus" in md
+  assert any(n.startswith("events.out.tfevents") for n in os.listdir(workdir))  # HParams
+  # A finished sweep run again has nothing left to do.
+  again = _cli(*args)
+  assert again.returncode == 0 and "starts on" not in again.stdout
+  # The report re-creates the tables from the folder alone.
+  os.remove(os.path.join(workdir, "results.md"))
+  report = subprocess.run([sys.executable, "-m", "s2s_jax.bin.report", f"--workdir={workdir}",
+                           "--baseline=rnn_cell_type=gru"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+  assert report.returncode == 0, report.stderr
+  assert "Baseline: `rnn_cell_type=gru`" in report.stdout
+  assert os.path.exists(os.path.join(workdir, "results.md"))
+  _decoding_sweep_on(first, tmp_path)
+
+
+def _decoding_sweep_on(model, tmp_path):
+  """Beam sizes on one trained model: each trial translates the test set; objective its BLEU."""
+  with open(os.path.join(model, "vocab.src.json"), encoding="utf-8") as f:
+    symbols = [t for t in json.load(f) if not t.startswith("<")]
+  lines = [" ".join(symbols[(i + j) % len(symbols)] for j in range(2 + i % 4)) for i in range(12)]
+  test = tmp_path / "test.txt"
+  test.write_text("\n".join(lines) + "\n")  # the copy task: its own reference
+  sweep = _sweep_file(tmp_path, """
+      def get_sweep():
+        return hyper.sweep("decode.beam_size", [1, 2])
+      """, "decoding.py")
+  workdir = str(tmp_path / "decoding")
+  out = _cli(f"--model={model}", f"--sweep={sweep}", f"--workdir={workdir}",
+             f"--test={test},{test}")
+  assert out.returncode == 0, out.stdout + out.stderr
+  rows = {r["trial"]: r for r in _csv_rows(workdir)}
+  assert set(rows) == {"beam_size=1", "beam_size=2"}
+  for row in rows.values():
+    assert row["status"] == "finished" and float(row["test:bleu"]) == float(row["test_bleu"])
+  assert os.path.getsize(os.path.join(workdir, "decoding.png")) > 0
+  training_key = _sweep_file(tmp_path, """
+      def get_sweep():
+        return hyper.sweep("train.learning_rate", [0.1])
+      """, "not_decoding.py")
+  out = _cli(f"--model={model}", f"--sweep={training_key}", f"--workdir={workdir}2",
+             f"--test={test},{test}")
+  assert out.returncode == 2 and "varies decode.* keys only, not train.learning_rate" in out.stderr
+
+
+def _has_checkpoint(folder):
+  root = os.path.join(folder, "checkpoints")
+  return os.path.isdir(root) and any(n.isdigit() for n in os.listdir(root))
+
+
+def test_the_median_pruner_stops_a_trial_that_falls_behind(tmp_path):
+  spec = hyper.search({"train.learning_rate": hyper.choice([0.02, 1e-7])}, sampler="random",
+                      num_trials=3, pruner="median",
+                      first=[{"train.learning_rate": 0.02}, {"train.learning_rate": 0.02},
+                             {"train.learning_rate": 1e-7}])
+  overrides = [f.replace("600", "400") for f in TRIAL_STEPS]
+  base = tiny.get_config()
+  base.train.max_num_batches, base.train.checkpoint_frequency_num_batches = 400, 50
+  sweep = definition.check(base, "configs/tiny.py", overrides, spec, "prune")
+  workdir = str(tmp_path / "sweep")
+  study = study_lib.Study(study_lib.open_storage(None, workdir), "prune", sweep)
+  cwd = os.getcwd()
+  os.chdir(ROOT)
+  try:
+    summary = runner.Runner(sweep, study, workdir, workers=1, poll_s=0.3).run()
+  finally:
+    os.chdir(cwd)
+  states = [t.state for t in study.study.get_trials()]
+  assert states == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.PRUNED], summary
+  pruned = study.study.get_trials()[2]
+  folder = os.path.join(workdir, "trials", pruned.user_attrs["folder"])
+  assert _manifest_sessions(folder)[-1]["status"] == "interrupted"  # it saved a checkpoint
+  assert _has_checkpoint(folder) and _manifest_sessions(folder)[-1]["steps"] < 400
+
+
+def test_two_runners_on_one_study_never_run_a_trial_twice(tmp_path):
+  workdir = str(tmp_path / "sweep")
+  args = ["--config=configs/tiny.py", "--sweep=configs/tiny_sweep.py", f"--workdir={workdir}",
+          "--workers=1", "--test=none"]
+  procs = [subprocess.Popen([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           for _ in range(2)]
+  outs = [p.communicate(timeout=600)[0] for p in procs]
+  assert all(p.returncode == 0 for p in procs), outs
+  started = [line for out in outs for line in out.splitlines() if " starts on " in line]
+  assert len(started) == 4 and all(" starts on " in o for o in outs), outs  # both worked
+  storage = study_lib.open_storage(None, workdir)
+  trials = optuna.load_study(study_name="sweep", storage=storage).get_trials()
+  assert sorted(t.user_attrs["folder"] for t in trials) == sorted(
+      definition.trial_name(p) for p in hyper.product([
+          hyper.sweep("model.rnn_cell_type", ["lstm", "gru"]), hyper.sweep("seed", [1, 2])]))
+  assert all(t.state == TrialState.COMPLETE for t in trials)
+  for t in trials:
+    assert len(_manifest_sessions(os.path.join(workdir, "trials", t.user_attrs["folder"]))) == 1
+
+
+def test_search_plots_show_importance_and_parallel_coordinates(tmp_path):
+  spec = hyper.search({"train.learning_rate": hyper.loguniform(1e-4, 1e-1),
+                       "model.rnn_cell_type": hyper.choice(["lstm", "gru"])}, num_trials=8)
+  sweep = _check(spec)
+  study = optuna.create_study(direction="minimize")
+  for i in range(8):
+    lr, cell = 10 ** (-4 + 3 * i / 7), ["lstm", "gru"][i % 2]
+    study.add_trial(optuna.trial.create_trial(
+        params={"train.learning_rate": lr, "model.rnn_cell_type": cell},
+        distributions=spec.space, value=abs(lr - 0.003) * 100 + (i % 2),
+        user_attrs={"folder": f"{i:03d}", "overrides": {}, "status": "finished"}))
+  from s2s_jax.sweeps import results
+  results.write(str(tmp_path), sweep, study)
+  for name in ("curves.png", "importance.png", "parallel.png", "results.md", "results.csv"):
+    assert os.path.getsize(tmp_path / name) > 0, name
