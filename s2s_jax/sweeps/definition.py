@@ -47,7 +47,9 @@ class Sweep:
   def fingerprint(self) -> dict:
     """What a sweep folder is tied to: restarting it with anything else here changed is refused."""
     out = {"config": self.config_arg, "overrides": self.config_overrides, "base": self.base,
-           "objective": self.objective, "model": self.model}
+           "objective": self.objective}
+    if self.model:
+      out["model"] = self.model
     if self.is_grid:
       out["points"] = self.points
     else:
