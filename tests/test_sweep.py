@@ -135,6 +135,18 @@ def test_a_sweep_folder_refuses_a_changed_sweep(tmp_path):
     study_lib.Study(storage, "s", _check(hyper.sweep("seed", [1, 2]), other_base))
 
 
+def test_an_rdb_storage_url_holds_the_study_and_a_bad_one_is_named(tmp_path):
+  url = f"sqlite:///{tmp_path / 'study.db'}"  # the RDB path PostgreSQL and MySQL take too
+  sweep = _check(hyper.sweep("seed", [1, 2]))
+  first = study_lib.Study(study_lib.open_storage(url, str(tmp_path)), "s", sweep)
+  second = study_lib.Study(study_lib.open_storage(url, str(tmp_path)), "s", sweep)
+  claimed = [first.claim(True), second.claim(True), first.claim(True)]
+  assert [t.user_attrs["folder"] for t in claimed[:2]] == ["seed=1", "seed=2"]
+  assert claimed[2] is None  # the grid is spent: nothing is run twice
+  with pytest.raises(ConfigError, match=r"--storage=sqlite:////nonexistent/dir/x.db: cannot open"):
+    study_lib.open_storage("sqlite:////nonexistent/dir/x.db", str(tmp_path))
+
+
 def test_a_trial_whose_runner_died_is_queued_again_once(tmp_path):
   storage = study_lib.open_storage(None, str(tmp_path))
   sweep = _check(hyper.sweep("seed", [1, 2]))

@@ -15,6 +15,7 @@ checkpoints. Marking a finished trial fails for all but one runner, so a trial i
 
 import json
 import os
+import re
 import socket
 import time
 
@@ -32,11 +33,16 @@ def open_storage(url: str | None, folder: str):
   """The study's storage: `url` (an RDB URL such as postgresql://user@host/db, or a journal file
   path), or folder/study.journal."""
   if url and "://" in url:
-    try:
-      return optuna.storages.RDBStorage(url)
-    except Exception as e:  # noqa: BLE001 - a bad URL, a server that is down, a missing driver
-      raise ConfigError(f"--storage={url}: cannot open the study database: "
-                        f"{type(e).__name__}: {str(e).splitlines()[0][:300]}") from None
+    for attempt in range(5):
+      try:
+        return optuna.storages.RDBStorage(url)
+      except Exception as e:  # noqa: BLE001 - a bad URL, a server that is down, a missing driver
+        # Two runners creating the tables of an empty database at once: one loses; it retries.
+        if type(e).__name__ == "IntegrityError" and attempt < 4:
+          time.sleep(1.0 + attempt)
+          continue
+        raise ConfigError(f"--storage={_without_password(url)}: cannot open the study database: "
+                          f"{type(e).__name__}: {str(e).splitlines()[0][:300]}") from None
   path = url or os.path.join(folder, "study.journal")
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
@@ -78,13 +84,18 @@ class Study:
         time.sleep(1)
       self._check_same_sweep(name)
 
-  def _sampler(self):
+  def _sampler(self, trial_number: int = 0):
+    """The sampler for one trial, seeded by the search's seed and the trial's number: one runner
+    reproduces its trials, and runners sharing the study never draw the same sequence (each
+    trial number is handed out once by the storage)."""
     s = self.sweep.search
     if s is None:
       return optuna.samplers.RandomSampler(seed=0)  # unused: grid trials are enqueued
+    seed = s.seed * 100003 + trial_number
     if s.sampler == "random":
-      return optuna.samplers.RandomSampler(seed=s.seed)
-    return optuna.samplers.TPESampler(seed=s.seed)
+      return optuna.samplers.RandomSampler(seed=seed)
+    # Random draws before the model: a quarter of the budget, at most Optuna's default 10.
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, s.num_trials // 4)))
 
   def _pruner(self):
     name = self.sweep.search.pruner if self.sweep.search else "none"
@@ -138,7 +149,10 @@ class Study:
         continue
     if self.sweep.is_grid or not allow_new:
       return None
-    return self._owned(self.study.ask())
+    trial = self.study.ask()
+    # The default samplers draw at suggest time, after ask: seed this trial's draws now.
+    self.study.sampler = self._sampler(trial.number)
+    return self._owned(trial)
 
   def _owned(self, trial):
     trial.set_user_attr("runner", self.runner)
@@ -189,6 +203,10 @@ class Study:
         if self.requeue(t._trial_id, f"its runner {runner} stopped"):
           recovered.append(t.number)
     return recovered
+
+
+def _without_password(url: str) -> str:
+  return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def _plain(value):
