@@ -104,9 +104,11 @@ class Search:
 
 
 def search(space: dict, sampler: str = "tpe", num_trials: int = 20, pruner: str = "none",
-           seed: int = 0, fixed: dict | None = None, first=()) -> Search:
+           seed: int = 0, fixed: dict | None = None, first=(), objective=None) -> Search:
   """A search over `space` ({key: distribution}); sampler: tpe, random or grid (every
   combination of categorical/integer values); pruner: none, median or hyperband; `fixed`: the
-  overrides every trial shares; `first`: trials ({key: value}) to run before sampling."""
+  overrides every trial shares; `first`: trials ({key: value}) to run before sampling;
+  `objective`: ("validation:bleu", "maximize"), checked against the config's optimized_metric."""
   return Search(dict(space), sampler, num_trials, pruner, seed, dict(fixed or {}),
+                objective=tuple(objective) if objective else None,
                 first=tuple(dict(p) for p in first))

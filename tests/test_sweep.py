@@ -393,3 +393,17 @@ def test_search_plots_show_importance_and_parallel_coordinates(tmp_path):
   results.write(str(tmp_path), sweep, study)
   for name in ("curves.png", "importance.png", "parallel.png", "results.md", "results.csv"):
     assert os.path.getsize(tmp_path / name) > 0, name
+
+
+def test_the_ready_sagemaker_sweep_and_its_tuning_job_json_are_one_search():
+  from configs import sagemaker, sagemaker_tuning
+  base = sagemaker.get_config()
+  base.train.optimized_metric = "bleu"
+  from_file = _check(sagemaker_tuning.get_sweep(), base)
+  from_json = _check(sagemaker_ranges.from_file(os.path.join(ROOT, "configs",
+                                                              "sagemaker_tuning_job.json")), base)
+  assert from_file.search.space == from_json.search.space
+  assert (from_json.search.sampler, from_json.search.pruner) == ("tpe", "median")
+  assert from_file.objective == from_json.objective == "validation:bleu"
+  with pytest.raises(ConfigError, match="config optimizes validation:perplexity"):
+    _check(sagemaker_tuning.get_sweep(), sagemaker.get_config())  # SageMaker's default metric

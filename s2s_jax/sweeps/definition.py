@@ -101,19 +101,6 @@ class Sweep:
     return [k for k in keys if len({json.dumps(p.get(k), default=str) for p in self.points}) > 1]
 
 
-def load_config(config_arg: str):
-  """The ConfigDict of `file.py[:variant]`, as ml_collections' --config would load it (the file's
-  package must be importable; the program puts it on sys.path)."""
-  path, _, variant = config_arg.partition(":")
-  module = _import(path, "config file")
-  if not hasattr(module, "get_config"):
-    raise ConfigError(f"config file {path} has no get_config(arg) function")
-  try:
-    return module.get_config(variant or None)
-  except Exception as e:  # noqa: BLE001 - whatever the config file raised
-    raise ConfigError(f"config file {config_arg}: {type(e).__name__}: {e}") from None
-
-
 def load(base_cd, config_arg: str, config_overrides: list, sweep_path: str) -> Sweep:
   """Loads and checks a sweep file (.py) or a SageMaker tuning job (.json) against the base
   config (the ConfigDict of config_arg with config_overrides applied)."""
