@@ -135,6 +135,19 @@ def test_a_sweep_folder_refuses_a_changed_sweep(tmp_path):
     study_lib.Study(storage, "s", _check(hyper.sweep("seed", [1, 2]), other_base))
 
 
+def test_the_table_lists_trials_not_started_yet_with_their_overrides(tmp_path):
+  from s2s_jax.sweeps import results
+  sweep = _check(hyper.product([hyper.sweep("seed", [1, 2]),
+                                [{}, {"model.rnn_cell_type": "gru"}]]))
+  study = study_lib.Study(study_lib.open_storage(None, str(tmp_path)), "s", sweep)
+  rows = results.rows(str(tmp_path), sweep, study.study)
+  assert [(r["trial"], r["status"]) for r in rows] == [
+      ("seed=1", "waiting"), ("seed=1+rnn_cell_type=gru", "waiting"),
+      ("seed=2", "waiting"), ("seed=2+rnn_cell_type=gru", "waiting")]
+  cells = results.cell_table(str(tmp_path), rows, sweep.keys(), sweep)
+  assert "| baseline | 0/2 |" in cells and "| rnn_cell_type=gru | 0/2 |" in cells
+
+
 def test_an_rdb_storage_url_holds_the_study_and_a_bad_one_is_named(tmp_path):
   url = f"sqlite:///{tmp_path / 'study.db'}"  # the RDB path PostgreSQL and MySQL take too
   sweep = _check(hyper.sweep("seed", [1, 2]))

@@ -1,6 +1,7 @@
 r"""`s2s-report`: re-create a sweep's tables and plots from its folder.
 
-  s2s-report --workdir=runs/britz [--baseline=rnn_cell_type=gru] [--storage=postgresql://...]
+  s2s-report --workdir=runs/britz [--output=experiments/X] [--baseline=rnn_cell_type=gru]
+      [--storage=postgresql://...]
 
 Writes results.csv, results.md (with the seeds table: mean ± std and the paired bootstrap
 against the baseline), curves.png, and for searches importance.png and parallel.png, then prints
@@ -29,6 +30,8 @@ def define_flags():
   flags.DEFINE_string("baseline", None, "The configuration the seeds table compares against "
                       "(its name in that table); default: the one without overrides.")
   flags.DEFINE_bool("plots", True, "Also draw the PNGs.")
+  flags.DEFINE_string("output", None, "Write the tables and PNGs here (e.g. the experiment's "
+                      "folder) instead of into the sweep folder.")
 
 
 def report():
@@ -46,7 +49,8 @@ def report():
   except KeyError:
     raise ConfigError(f"no study named {name} in {FLAGS.storage or FLAGS.workdir}; give "
                       "--study_name") from None
-  print(results.write(FLAGS.workdir, sweep, study, plots=FLAGS.plots, baseline=FLAGS.baseline))
+  print(results.write(FLAGS.workdir, sweep, study, plots=FLAGS.plots, baseline=FLAGS.baseline,
+                      output=FLAGS.output))
 
 
 def main(argv):

@@ -19,20 +19,22 @@ from s2s_jax.sweeps import trial_dir
 log = logging.getLogger("s2s_jax")
 
 
-def write(workdir, sweep, study, table):
+def write(workdir, sweep, study, table, output=None):
+  """Draws the sweep's PNGs into `output` (default: the sweep folder)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
+  output = output or workdir
   if sweep.model:
-    _decoding(plt, workdir, sweep, table)
+    _decoding(plt, output, sweep, table)
   else:
-    _curves(plt, workdir, sweep, table)
+    _curves(plt, workdir, sweep, table, output)
   finished = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
   if sweep.search is not None and len(finished) >= 3:
-    _optuna_plots(plt, workdir, study)
+    _optuna_plots(plt, output, study)
 
 
-def _curves(plt, workdir, sweep, table):
+def _curves(plt, workdir, sweep, table, output):
   scale, label = (100.0, f"{sweep.objective} x100") if sweep.objective == "validation:bleu" \
       else (1.0, sweep.objective)
   fig, ax = plt.subplots(figsize=(9, 5.5))
@@ -58,11 +60,11 @@ def _curves(plt, workdir, sweep, table):
   ax.grid(alpha=0.3)
   if ax.lines:
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-  fig.savefig(os.path.join(workdir, "curves.png"), dpi=110, bbox_inches="tight")
+  fig.savefig(os.path.join(output, "curves.png"), dpi=110, bbox_inches="tight")
   plt.close(fig)
 
 
-def _decoding(plt, workdir, sweep, table):
+def _decoding(plt, output, sweep, table):
   keys = sweep.keys()
   if not keys:
     return
@@ -87,11 +89,11 @@ def _decoding(plt, workdir, sweep, table):
   ax.grid(alpha=0.3)
   if ax.lines:
     ax.legend(fontsize=8)
-  fig.savefig(os.path.join(workdir, "decoding.png"), dpi=110, bbox_inches="tight")
+  fig.savefig(os.path.join(output, "decoding.png"), dpi=110, bbox_inches="tight")
   plt.close(fig)
 
 
-def _optuna_plots(plt, workdir, study):
+def _optuna_plots(plt, output, study):
   import optuna
   from optuna.visualization import matplotlib as ov
   with warnings.catch_warnings():
@@ -104,7 +106,7 @@ def _optuna_plots(plt, workdir, study):
         ax = draw()
         fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
         fig.set_size_inches(9, 5.5)
-        fig.savefig(os.path.join(workdir, name), dpi=110, bbox_inches="tight")
+        fig.savefig(os.path.join(output, name), dpi=110, bbox_inches="tight")
         plt.close(fig)
       except (ValueError, RuntimeError, ZeroDivisionError) as e:  # too few distinct trials
         log.info("%s not drawn yet: %s", name, e)

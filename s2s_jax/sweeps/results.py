@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from s2s_jax import metrics
 from s2s_jax.sweeps import definition, trial_dir
 
+MAX_KEY_COLUMNS = 4  # more varied keys than this: the trial name stands for them in results.md
 COLUMNS = ("trial", "status", "best", "best_step", "steps", "wall_s", "tok_s", "params",
            "test_bleu", "error")
 
@@ -36,7 +37,10 @@ def rows(workdir: str, sweep: definition.Sweep, study) -> list[dict]:
   out = []
   for folder, t in sorted(latest.items(), key=lambda kv: _first_number(study, kv[0])):
     path = os.path.join(workdir, "trials", folder)
-    row = {"trial": folder, "overrides": t.user_attrs.get("overrides", {})}
+    overrides = t.user_attrs.get("overrides")
+    if overrides is None and sweep.is_grid and "index" in t.user_attrs:  # not started yet
+      overrides = sweep.points[t.user_attrs["index"]]
+    row = {"trial": folder, "overrides": overrides or {}}
     row.update({k: t.user_attrs[k] for k in ("wall_s", "tok_s", "params", "steps", "test_bleu",
                                              "best_step", "error") if k in t.user_attrs})
     row["status"] = _status(t)
@@ -65,20 +69,23 @@ def _status(t) -> str:
 
 
 def write(workdir: str, sweep: definition.Sweep, study, plots: bool = True,
-          baseline: str | None = None) -> str:
-  """Writes every results file of the sweep folder; returns results.md's text."""
+          baseline: str | None = None, output: str | None = None) -> str:
+  """Writes the results files (into `output`, default the sweep folder; TensorBoard HParams
+  always beside the runs); returns results.md's text."""
+  output = output or workdir
+  os.makedirs(output, exist_ok=True)
   table = rows(workdir, sweep, study)
   keys = sweep.keys()
-  _atomic(os.path.join(workdir, "results.csv"), _csv(table, keys, sweep.objective))
+  _atomic(os.path.join(output, "results.csv"), _csv(table, keys, sweep.objective))
   md = markdown(table, keys, sweep)
   cells = cell_table(workdir, table, keys, sweep, baseline)
   if cells:
     md += "\n" + cells
-    _atomic(os.path.join(workdir, "cells.md"), cells)
-  _atomic(os.path.join(workdir, "results.md"), md)
+    _atomic(os.path.join(output, "cells.md"), cells)
+  _atomic(os.path.join(output, "results.md"), md)
   if plots:
     from s2s_jax.sweeps import hparams, plots as plots_lib
-    plots_lib.write(workdir, sweep, study, table)
+    plots_lib.write(workdir, sweep, study, table, output)
     hparams.write(workdir, sweep, table)
   return md
 
@@ -94,9 +101,12 @@ def _csv(table, keys, objective) -> str:
 
 
 def markdown(table, keys, sweep) -> str:
+  if len(keys) > MAX_KEY_COLUMNS:  # the trial's name lists its overrides already
+    keys = []
   short = [k.split(".")[-1] for k in keys]
-  head = ["trial", *short, "status", sweep.objective, "at step", "updates", "wall", "tok/s",
-          "params", "test BLEU"]
+  scale = _scale(sweep)
+  head = ["trial", *short, "status", sweep.objective + (" x100" if scale != 1 else ""),
+          "at step", "updates", "wall", "tok/s", "params", "test BLEU"]
   lines = [f"# Sweep results: {len(table)} trials", "",
            f"Config `{' '.join([sweep.config_arg, *sweep.config_overrides])}`, sweep "
            f"`{sweep.source}`; objective {sweep.objective} ({sweep.direction}), the best "
@@ -107,7 +117,8 @@ def markdown(table, keys, sweep) -> str:
   for row in table:
     name = f"**{row['trial']}**" if row is best else row["trial"]
     cells = [name, *[_fmt(row["overrides"].get(k, "")) for k in keys], row["status"],
-             _fmt(row.get("best")), _fmt(row.get("best_step")), _fmt(row.get("steps")),
+             _fmt(None if row.get("best") is None else row["best"] * scale),
+             _fmt(row.get("best_step")), _fmt(row.get("steps")),
              _duration(row.get("wall_s")), _fmt(row.get("tok_s")), _params(row.get("params")),
              _fmt(row.get("test_bleu"))]
     lines.append("| " + " | ".join(cells) + " |")
@@ -143,12 +154,12 @@ def cell_table(workdir, table, keys, sweep, baseline=None) -> str:
                       f"{', '.join(names)}")
   baseline = baseline or next((n for n in names if n == "baseline"), names[0])
   test = sweep.test
-  scale = 100.0 if sweep.objective == "validation:bleu" else 1.0
+  scale = _scale(sweep)
   lines = ["## Configurations: mean ± std over seeds", "",
            f"Baseline: `{baseline}`. p: sacreBLEU paired bootstrap (1000 resamples) of test BLEU "
            "against the baseline with the same seed, the largest over seeds.", "",
            f"| configuration | seeds | {sweep.objective}{' x100' if scale != 1 else ''} | "
-           "test BLEU | Δ test BLEU | p |", "|---|---|---|---|---|---|"]
+           "test BLEU | Δ test BLEU | p | params | wall per trial |", "|---|---|---|---|---|---|---|---|"]
   base_bleu = _mean([r.get("test_bleu") for r in cells[baseline]])
   for name in names:
     group = cells[name]
@@ -159,7 +170,10 @@ def cell_table(workdir, table, keys, sweep, baseline=None) -> str:
     delta = (f"{_mean(bleus) - base_bleu:+.2f}" if bleus and base_bleu is not None
              and name != baseline else "")
     p = "" if name == baseline or not test else _p_value(workdir, cells[baseline], done, test)
-    lines.append(f"| {name} | {len(done)}/{len(group)} | {val} | {bleu} | {delta} | {p} |")
+    params = _params(next((r.get("params") for r in group if r.get("params")), None))
+    wall = _duration(_mean([r.get("wall_s") for r in done]))
+    lines.append(f"| {name} | {len(done)}/{len(group)} | {val} | {bleu} | {delta} | {p} | "
+                 f"{params} | {wall} |")
   return "\n".join(lines) + "\n"
 
 
@@ -219,6 +233,11 @@ def _mean_std(values) -> str:
   if len(values) == 1:
     return f"{values[0]:.2f}"
   return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def _scale(sweep) -> float:
+  """BLEU objectives are SageMaker's [0, 1]; tables show them x100, as papers do."""
+  return 100.0 if sweep.objective == "validation:bleu" else 1.0
 
 
 def _fmt(value) -> str:
