@@ -123,6 +123,21 @@ def test_the_command_line_reports_a_bad_sweep_in_one_line_before_any_trial(tmp_p
   assert not (tmp_path / "w" / "trials").exists()
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--workers=0"], "--workers must be at least 1"),
+    (["--workers=999"], "--workers=999 but this process may use"),
+    (["--max_trials=0"], "--max_trials must be positive"),
+    (["--test=only_one_file"], "--test=only_one_file: give SOURCE,REFERENCE"),
+    (["--test=/no/such.src,/no/such.ref"], "--test: /no/such.src does not exist"),
+    (["--model=/tmp"], "one of --config=FILE"),
+])
+def test_bad_runner_flags_are_one_line_errors(tmp_path, flags, message):
+  out = _cli("--config=configs/tiny.py", "--sweep=configs/tiny_sweep.py",
+             f"--workdir={tmp_path / 'w'}", *flags)
+  assert out.returncode == 2 and message in out.stderr, out.stderr
+  assert "Traceback" not in out.stderr and not (tmp_path / "w" / "trials").exists()
+
+
 def test_a_sweep_folder_refuses_a_changed_sweep(tmp_path):
   storage = study_lib.open_storage(None, str(tmp_path))
   study_lib.Study(storage, "s", _check(hyper.sweep("seed", [1, 2])))

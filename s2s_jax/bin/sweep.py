@@ -102,6 +102,7 @@ def run():
     sweep.test = test_files(config_lib.from_configdict(base))
   if FLAGS.dry_run:
     return dry_run(sweep)
+  runner.plan_slots(FLAGS.workers)  # a bad --workers before the study is touched
   storage = study_lib.open_storage(FLAGS.storage, FLAGS.workdir)
   name = FLAGS.study_name or os.path.basename(os.path.abspath(FLAGS.workdir))
   study = study_lib.Study(storage, name, sweep)

@@ -42,6 +42,8 @@ class Slot:
 
 def plan_slots(workers: int) -> list[Slot]:
   """One GPU per worker where GPUs are visible, else the CPU cores split evenly."""
+  if workers < 1:
+    raise ConfigError(f"--workers must be at least 1, got {workers}")
   gpus = _visible_gpus()
   if gpus:
     if workers > len(gpus):
@@ -90,6 +92,8 @@ class Running:
 class Runner:
   def __init__(self, sweep: definition.Sweep, study: study_lib.Study, workdir: str,
                workers: int = 1, max_trials: int | None = None, poll_s: float = 2.0):
+    if max_trials is not None and max_trials < 1:
+      raise ConfigError(f"--max_trials must be positive, got {max_trials}")
     self.sweep, self.study, self.workdir = sweep, study, workdir
     self.slots = plan_slots(workers)
     self.free = list(self.slots)
