@@ -13,6 +13,7 @@ checkpoint belongs to its model); the manifest then holds the new config and the
 the change. Exported models carry a copy.
 """
 
+import contextlib
 import datetime
 import importlib.metadata
 import json
@@ -20,9 +21,12 @@ import os
 import platform
 import subprocess
 
+import filelock
+
 from s2s_jax.errors import UserError
 
 FILE = "manifest.json"
+LOCK = ".train.lock"
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "tensorflow-cpu",
             "tensorflow", "numpy", "sacrebleu")
 
@@ -62,6 +66,28 @@ def changed_keys(saved: dict, current: dict) -> dict:
   """{key: (saved value, current value)} of every key that differs, in key order."""
   a, b = flatten(saved), flatten(current)
   return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+@contextlib.contextmanager
+def exclusive(workdir):
+  """Holds workdir/.train.lock while a process trains there: two processes training one workdir
+  would write each other's checkpoints. The operating system drops the lock when its process
+  dies, so a crash never leaves the workdir locked."""
+  os.makedirs(workdir, exist_ok=True)
+  lock = filelock.FileLock(os.path.join(workdir, LOCK))
+  try:
+    lock.acquire(timeout=0)
+  except filelock.Timeout:
+    sessions = (read(workdir) or {}).get("sessions") or [{}]
+    last = sessions[-1]
+    who = f" (pid {last['pid']} on {last.get('host')}, since {last.get('started')})" \
+        if last.get("pid") else ""
+    raise UserError(f"workdir {workdir} is being trained by another process{who}; wait for it "
+                    "to end, stop it, or use another --workdir") from None
+  try:
+    yield
+  finally:
+    lock.release()
 
 
 def start(workdir, config: dict, resuming: bool, command=None, allow_changes=(),
@@ -120,7 +146,8 @@ def environment() -> dict:
   return {"git": git_state(), "python": platform.python_version(), "versions": _versions(),
           "platform": devices[0].platform, "device_kind": devices[0].device_kind,
           "device_count": jax.device_count(), "local_device_count": jax.local_device_count(),
-          "process_count": jax.process_count(), "host": platform.node(), "cpu": _cpu()}
+          "process_count": jax.process_count(), "host": platform.node(), "pid": os.getpid(),
+          "cpu": _cpu()}
 
 
 def git_state() -> dict | None:

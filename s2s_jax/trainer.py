@@ -127,21 +127,23 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None, command=None,
   """Trains (or resumes) in workdir; returns a summary with the stop reason and the best step.
 
   SIGTERM (what SageMaker sends on stop) or Ctrl-C saves a checkpoint of the current step and
-  returns; the same command resumes from it. A resume with another config than the one in the
+  returns; the same command resumes from it. One process trains a workdir at a time
+  (manifest.exclusive). A resume with another config than the one in the
   workdir's manifest is refused unless every changed key is in `allow_changes` (manifest.py);
   command: the command line, recorded in the manifest.
   """
-  manifest.start(workdir, cfg.to_dict(), checkpoint.has_checkpoint(workdir), command,
-                 allow_changes, metrics.bleu_signature())
-  try:
-    summary = _train(cfg, workdir, devices)
-  except BaseException as e:
-    manifest.finish(workdir, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
-                    error=f"{type(e).__name__}: {e}"[:500])
-    raise
-  manifest.finish(workdir, "interrupted" if summary["interrupted"] else "finished",
-                  steps=summary["steps"], stop_reason=summary["stop_reason"],
-                  best=summary["best"], best_step=summary["best_step"])
+  with manifest.exclusive(workdir):
+    manifest.start(workdir, cfg.to_dict(), checkpoint.has_checkpoint(workdir), command,
+                   allow_changes, metrics.bleu_signature())
+    try:
+      summary = _train(cfg, workdir, devices)
+    except BaseException as e:
+      manifest.finish(workdir, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
+                      error=f"{type(e).__name__}: {e}"[:500])
+      raise
+    manifest.finish(workdir, "interrupted" if summary["interrupted"] else "finished",
+                    steps=summary["steps"], stop_reason=summary["stop_reason"],
+                    best=summary["best"], best_step=summary["best_step"])
   return summary
 
 

@@ -355,6 +355,32 @@ def _decoding_sweep_on(model, tmp_path):
   assert out.returncode == 2 and "varies decode.* keys only, not train.learning_rate" in out.stderr
 
 
+def test_a_killed_runner_stops_its_trials_and_the_next_runner_resumes_them(tmp_path):
+  sweep = _sweep_file(tmp_path, """
+      def get_sweep():
+        return hyper.sweep("seed", [1])
+      """)
+  workdir = str(tmp_path / "sweep")
+  args = ["--config=configs/tiny.py", *TRIAL_STEPS, f"--sweep={sweep}", f"--workdir={workdir}",
+          "--test=none"]
+  proc = subprocess.Popen([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  trial = os.path.join(workdir, "trials", "seed=1")
+  deadline = time.time() + 300
+  while not _has_checkpoint(trial) and time.time() < deadline:
+    time.sleep(0.5)
+  proc.kill()  # SIGKILL: no chance to stop its trial itself
+  proc.wait()
+  deadline = time.time() + 120
+  while _manifest_sessions(trial)[-1]["status"] == "running" and time.time() < deadline:
+    time.sleep(0.5)
+  assert _manifest_sessions(trial)[-1]["status"] == "interrupted"  # SIGTERM from the kernel
+  out = _cli(*args)
+  assert out.returncode == 0, out.stdout + out.stderr
+  assert "had lost its runner: queued again" in out.stdout
+  assert [s["status"] for s in _manifest_sessions(trial)] == ["interrupted", "finished"]
+
+
 def _has_checkpoint(folder):
   root = os.path.join(folder, "checkpoints")
   return os.path.isdir(root) and any(n.isdigit() for n in os.listdir(root))

@@ -257,3 +257,25 @@ def test_a_damaged_manifest_stops_a_resume_with_its_name(trained, tmp_path):
   (work / "manifest.json").write_text('{"config": ')
   with pytest.raises(UserError, match=r"manifest.json cannot be read .*restore it or use another"):
     trainer.train(tiny_config(), str(work))
+
+
+def test_a_workdir_another_process_is_training_is_refused(trained, tmp_path):
+  import shutil
+  import subprocess
+  import sys
+  full, *_ = trained
+  work = tmp_path / "work"
+  shutil.copytree(full, work)
+  holder = subprocess.Popen([sys.executable, "-c", "import filelock, sys, time\n"
+                             f"lock = filelock.FileLock({str(work / '.train.lock')!r})\nlock.acquire()\n"
+                             "print('locked', flush=True)\ntime.sleep(60)"],
+                            stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(UserError, match=r"is being trained by another process \(pid \d+ on .*"
+                       r"use another --workdir"):
+      trainer.train(tiny_config(), str(work))
+  finally:
+    holder.kill()
+    holder.wait()
+  trainer.train(tiny_config(), str(work))  # the lock went with its process

@@ -186,7 +186,8 @@ class Runner:
     logf.flush()
     # Its own session: a Ctrl-C in the terminal reaches the runner only, which stops trials in order.
     proc = subprocess.Popen(command, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, **slot.env}, start_new_session=True)
+                            env={**os.environ, **slot.env}, start_new_session=True,
+                            preexec_fn=_stop_with_runner)
     logf.close()
     if slot.cores:
       try:
@@ -334,6 +335,17 @@ class Runner:
     for row in results.rows(self.workdir, self.sweep, self.study.study):
       counts[row["status"]] = counts.get(row["status"], 0) + 1
     return {"counts": counts, "stopped": self.stop_reason}
+
+
+def _stop_with_runner():
+  """Runs in the trial's process before it starts: SIGTERM it when the runner dies (Linux's
+  PR_SET_PDEATHSIG), so a killed runner's trials checkpoint and stop rather than train on with
+  no one to record them. The runner is single-threaded, as preexec_fn needs."""
+  try:
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+  except (OSError, AttributeError):
+    pass  # not Linux: the trial's workdir lock still keeps a second runner out
 
 
 def _suggest(trial, key, dist):
