@@ -461,3 +461,23 @@ def test_the_ready_sagemaker_sweep_and_its_tuning_job_json_are_one_search():
   assert from_file.objective == from_json.objective == "validation:bleu"
   with pytest.raises(ConfigError, match="config optimizes validation:perplexity"):
     _check(sagemaker_tuning.get_sweep(), sagemaker.get_config())  # SageMaker's default metric
+
+
+def test_hyperband_prunes_through_the_same_claim_and_report_path(tmp_path):
+  spec = hyper.search({"train.learning_rate": hyper.loguniform(1e-4, 1e-1)}, sampler="tpe",
+                      num_trials=12, pruner="hyperband")
+  study = study_lib.Study(study_lib.open_storage(None, str(tmp_path)), "hb", _check(spec))
+  assert isinstance(study.study.pruner, optuna.pruners.HyperbandPruner)
+  pruned = 0
+  for i in range(12):  # trials that report perplexities, later ones worse: some are stopped
+    trial = study.claim(allow_new=True)
+    trial.suggest_float("train.learning_rate", 1e-4, 1e-1, log=True)
+    for step in range(1, 28):
+      trial.report(10.0 + i - step * 0.1, step)
+      if trial.should_prune():
+        study.study.tell(trial, state=TrialState.PRUNED)
+        pruned += 1
+        break
+    else:
+      study.study.tell(trial, 10.0 + i - 2.7)
+  assert pruned > 0
