@@ -7,8 +7,9 @@ hypotheses are forced to </s> at its own maximum length. Beam size 1 is greedy d
 
 When to stop: Sockeye 1.x runs until every hypothesis in the beam is finished (`stop_early=False`),
 so low-ranked hypotheses that never emit </s> run to the length limit, typically twice the real
-length. By default a sentence is done as soon as its best-ranked hypothesis is finished, as
-OpenNMT-py does; its remaining hypotheses are dropped. The batch stops when every sentence is done.
+length. By default a sentence is done as soon as its best hypothesis is finished, as OpenNMT-py
+does, with live hypotheses ranked by their length-normalised score too; its remaining hypotheses
+are dropped. The batch stops when every sentence is done.
 """
 
 import flax
@@ -108,8 +109,8 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
       attention=jnp.zeros((batch, beam) + att_shape, jnp.float32),
       carry=carry)
 
-  def done(s):
-    return s.finished[:, 0] if stop_early else s.finished.all(axis=1)
+  def done(s):  # with stop_early, a sentence's hypotheses are all marked finished at once
+    return s.finished.all(axis=1)
 
   def body(s, max_lengths, consts):
     rows = s.scores.shape[0]
@@ -128,7 +129,14 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
     newly = finished & ~was_finished
     scores = jnp.where(newly, scores / length_penalty(lengths, alpha, beta), scores)
     if stop_early:  # a sentence whose best hypothesis is finished keeps only its finished ones
-      first_done = finished[:, :1]
+      # "Best" by length-normalised score for live hypotheses too (as OpenNMT-py's scorer ranks
+      # them): the beam's order compares a finished hypothesis's normalised score with a live
+      # one's raw sum, which with alpha > 0 ends sentences too soon (shorter output, lower BLEU
+      # as the beam widens: experiments/2026-12-01_britz_multi30k).
+      ranked = jnp.where(finished, scores, scores / length_penalty(jnp.maximum(lengths, 1),
+                                                                   alpha, beta))
+      best = jnp.argmin(ranked, axis=1)[:, None]
+      first_done = jnp.take_along_axis(finished, best, axis=1)
       scores = jnp.where(first_done & ~finished, INF, scores)
       finished = finished | first_done
     flat_rows = (jnp.arange(rows)[:, None] * beam + origin).reshape(-1)

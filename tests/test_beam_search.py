@@ -1,6 +1,7 @@
 """Beam search against brute force on a toy model, length limits, greedy, and batch independence."""
 
 import itertools
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -70,6 +71,19 @@ def test_early_stop_returns_a_finished_hypothesis_no_better_than_the_optimum(max
   n = int(lengths[0, 0])
   assert int(tokens[0, 0, n - 1]) == EOS_ID
   assert float(scores[0, 0]) >= brute_force(max_len)[0] - 1e-5
+
+
+@pytest.mark.parametrize("alpha", [0.6, 1.0])
+def test_early_stopping_ranks_live_hypotheses_by_their_normalised_score(alpha, monkeypatch):
+  """With a beam holding every hypothesis, stopping at the first finished best still finds the
+  optimum: a live hypothesis competes with its length-normalised score, not its raw sum (which
+  made finished ones look better and ended sentences early: 4 of these 12 missed at alpha 1)."""
+  for seed in range(12):
+    monkeypatch.setattr(sys.modules[__name__], "TABLE",
+                        jax.random.normal(jax.random.PRNGKey(seed), (VOCAB, VOCAB)) * 2.0)
+    _, scores, _, _ = beam_search(toy_step, jnp.zeros((64,)), None, jnp.array([6]), beam=64,
+                                  max_len=6, source_len=1, alpha=alpha, stop_early=True)
+    assert float(scores[0, 0]) == pytest.approx(brute_force(6, alpha)[0], rel=1e-5), seed
 
 
 def test_every_output_ends_at_its_own_length_limit():
