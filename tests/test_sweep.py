@@ -324,6 +324,22 @@ def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_pat
   assert "Baseline: `rnn_cell_type=gru`" in report.stdout
   assert os.path.exists(os.path.join(workdir, "results.md"))
   _decoding_sweep_on(first, tmp_path)
+  _retest(args, workdir, first, tmp_path)
+
+
+def _retest(args, workdir, trained, tmp_path):
+  """--retest scores every finished trial on a (new) test set and rewrites the table."""
+  with open(os.path.join(trained, "vocab.src.json"), encoding="utf-8") as f:
+    symbols = [t for t in json.load(f) if not t.startswith("<")][:4]
+  test = tmp_path / "retest.txt"
+  test.write_text(" ".join(symbols) + "\n" + " ".join(reversed(symbols)) + "\n")
+  args = [a for a in args if not a.startswith("--test=")] + [f"--test={test},{test}", "--retest"]
+  out = _cli(*args)
+  assert out.returncode == 0 and "re-tested 3 finished trials" in out.stdout, out.stdout + out.stderr
+  rows = {r["trial"]: r for r in _csv_rows(workdir)}
+  assert all(rows[n]["test_bleu"] != "" for n in rows if rows[n]["status"] == "finished")
+  saved = json.loads(open(os.path.join(trained, "test.json"), encoding="utf-8").read())
+  assert saved["reference"] == str(test) and saved["sentences"] == 2
 
 
 def _decoding_sweep_on(model, tmp_path):

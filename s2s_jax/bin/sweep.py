@@ -54,6 +54,9 @@ def define_flags():
   flags.DEFINE_string("model", None, "A decoding sweep: instead of --config, the trained model "
                       "(training workdir or export) whose test-set translation each trial makes "
                       "with its own decode.* keys (beam size, length penalty); objective: test BLEU.")
+  flags.DEFINE_bool("retest", False, "Run no trial: translate the test set again with every "
+                    "finished trial's best checkpoint and rewrite its test BLEU and the tables "
+                    "(after changing --test or the decoder).")
   flags.DEFINE_bool("dry_run", False, "Check the sweep and list its trials (and commands); "
                     "run nothing.")
 
@@ -112,6 +115,12 @@ def run():
            f"{sweep.search.sampler} search of {FLAGS.max_trials or sweep.search.num_trials} trials",
            sweep.objective, sweep.direction, len(r.slots), ", ".join(s.name for s in r.slots),
            ", ".join(sweep.test) if sweep.test else "none")
+  if FLAGS.retest:
+    if not sweep.test:
+      raise ConfigError("--retest needs a test set: --test=SOURCE,REFERENCE (or a text config)")
+    print(f"re-tested {r.retest()} finished trials. Results: "
+          f"{os.path.join(FLAGS.workdir, 'results.md')}")
+    return
   summary = r.run()
   counts = ", ".join(f"{n} {k}" for k, n in sorted(summary["counts"].items()))
   print(f"\nsweep {name}: {counts}. Results: {os.path.join(FLAGS.workdir, 'results.md')}")

@@ -122,6 +122,36 @@ class Runner:
     self._write_results()
     return self._summary()
 
+  def retest(self) -> int:
+    """Translates the test set again with each finished trial's best checkpoint (after a change
+    of test set or decoder) and rescores it, the workers side by side; returns how many. The
+    study keeps the first score (Optuna freezes finished trials); the table reads the folders."""
+    todo = [os.path.join(self.workdir, "trials", t.user_attrs["folder"])
+            for t in self.study.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if "folder" in t.user_attrs]
+    todo = [f for f in dict.fromkeys(todo) if os.path.isdir(f)]
+    running, done = [], 0
+    while todo or running:
+      while todo and self.free:
+        folder, slot = todo.pop(0), self.free.pop(0)
+        log.info("re-testing %s on %s", os.path.basename(folder), slot.name)
+        running.append((folder, slot, self._spawn(self.translate_command(folder), folder, slot)))
+      time.sleep(self.poll_s)
+      for item in list(running):
+        folder, slot, proc = item
+        if proc.poll() is None:
+          continue
+        running.remove(item)
+        self.free.append(slot)
+        if proc.returncode == 0:
+          results.write_test_bleu(folder, *self.test)
+          done += 1
+        else:
+          log.warning("re-testing %s failed: %s", os.path.basename(folder),
+                      trial_dir.failure(os.path.join(folder, trial_dir.TRAIN_LOG), proc.returncode))
+    self._write_results()
+    return done
+
   def _budget(self) -> int | None:
     limits = [n for n in (self.max_trials, None if self.sweep.is_grid
                           else self.sweep.search.num_trials) if n is not None]
