@@ -59,7 +59,7 @@ class Sweep:
                        "sampler": s.sampler, "pruner": s.pruner, "seed": s.seed,
                        "fixed": s.fixed, "transforms": sorted(s.transforms),
                        "first": list(s.first)}
-    return json.loads(json.dumps(out, sort_keys=True, default=str))
+    return json.loads(json.dumps(out, default=str))  # plain JSON types, the sweep's key order
 
   def save(self, folder: str):
     """sweep.json: what the report needs to rebuild the tables without the sweep file."""
@@ -68,7 +68,7 @@ class Sweep:
               "test": list(self.test) if self.test else None, "keys": self.keys()}
     path = os.path.join(folder, SWEEP_FILE)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
-      json.dump(record, f, indent=2, sort_keys=True)
+      json.dump(record, f, indent=2)  # key order kept: it is the sweep's order of keys
     os.replace(path + ".tmp", path)
 
   @classmethod
