@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from configs import tiny
 from s2s_jax import hyper
 from s2s_jax.errors import ConfigError
-from s2s_jax.sweeps import definition, runner, sagemaker_ranges, study as study_lib
+from s2s_jax.sweeps import definition, sagemaker_ranges, study as study_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -403,28 +403,24 @@ def _has_checkpoint(folder):
 
 
 def test_the_median_pruner_stops_a_trial_that_falls_behind(tmp_path):
-  spec = hyper.search({"train.learning_rate": hyper.choice([0.02, 1e-7])}, sampler="random",
-                      num_trials=3, pruner="median",
-                      first=[{"train.learning_rate": 0.02}, {"train.learning_rate": 0.02},
-                             {"train.learning_rate": 1e-7}])
-  overrides = [f.replace("600", "400") for f in TRIAL_STEPS]
-  base = tiny.get_config()
-  base.train.max_num_batches, base.train.checkpoint_frequency_num_batches = 400, 50
-  sweep = definition.check(base, "configs/tiny.py", overrides, spec, "prune")
+  sweep = _sweep_file(tmp_path, """
+      def get_sweep():
+        lr = "train.learning_rate"
+        return hyper.search({lr: hyper.choice([0.02, 1e-7])}, sampler="random", num_trials=3,
+                            pruner="median", first=[{lr: 0.02}, {lr: 0.02}, {lr: 1e-7}])
+      """)
   workdir = str(tmp_path / "sweep")
-  study = study_lib.Study(study_lib.open_storage(None, workdir), "prune", sweep)
-  cwd = os.getcwd()
-  os.chdir(ROOT)
-  try:
-    summary = runner.Runner(sweep, study, workdir, workers=1, poll_s=0.3).run()
-  finally:
-    os.chdir(cwd)
-  states = [t.state for t in study.study.get_trials()]
-  assert states == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.PRUNED], summary
-  pruned = study.study.get_trials()[2]
-  folder = os.path.join(workdir, "trials", pruned.user_attrs["folder"])
+  out = _cli("--config=configs/tiny.py", *TRIAL_STEPS, f"--sweep={sweep}", f"--workdir={workdir}",
+             "--test=none")
+  assert out.returncode == 0, out.stdout + out.stderr
+  trials = optuna.load_study(study_name="sweep",
+                             storage=study_lib.open_storage(None, workdir)).get_trials()
+  assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.COMPLETE,
+                                       TrialState.PRUNED], out.stdout
+  folder = os.path.join(workdir, "trials", trials[2].user_attrs["folder"])
   assert _manifest_sessions(folder)[-1]["status"] == "interrupted"  # it saved a checkpoint
-  assert _has_checkpoint(folder) and _manifest_sessions(folder)[-1]["steps"] < 400
+  assert _has_checkpoint(folder) and _manifest_sessions(folder)[-1]["steps"] < 600
+  assert "pruned at step 50" in out.stdout
 
 
 def test_two_runners_on_one_study_never_run_a_trial_twice(tmp_path):

@@ -367,15 +367,23 @@ class Runner:
     return {"counts": counts, "stopped": self.stop_reason}
 
 
-def _stop_with_runner():
-  """Runs in the trial's process before it starts: SIGTERM it when the runner dies (Linux's
-  PR_SET_PDEATHSIG), so a killed runner's trials checkpoint and stop rather than train on with
-  no one to record them. The runner is single-threaded, as preexec_fn needs."""
+def _load_prctl():
   try:
     import ctypes
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    return ctypes.CDLL("libc.so.6", use_errno=True).prctl
   except (OSError, AttributeError):
-    pass  # not Linux: the trial's workdir lock still keeps a second runner out
+    return None  # not Linux: the trial's workdir lock still keeps a second runner out
+
+
+_PRCTL = _load_prctl()  # loaded here: between fork and exec only the C call runs
+
+
+def _stop_with_runner():
+  """Runs in the trial's process before it starts: SIGTERM it when the runner dies (Linux's
+  PR_SET_PDEATHSIG = 1), so a killed runner's trials checkpoint and stop rather than train on
+  with no one to record them."""
+  if _PRCTL is not None:
+    _PRCTL(1, signal.SIGTERM)
 
 
 def _suggest(trial, key, dist):
