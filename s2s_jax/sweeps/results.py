@@ -204,8 +204,12 @@ def paired_bootstrap(baseline, system, references) -> float:
   return float(scores["BLEU"][1].p_value)
 
 
-def _hyps(workdir, folder):
-  path = os.path.join(workdir, "trials", folder, trial_dir.TEST_HYPOTHESES)
+def _hyps(workdir, name):
+  return _test_hypotheses(os.path.join(workdir, "trials", name))
+
+
+def _test_hypotheses(folder):
+  path = os.path.join(folder, trial_dir.TEST_HYPOTHESES)
   if not os.path.exists(path):
     return None
   with open(path, encoding="utf-8") as f:
@@ -216,7 +220,7 @@ def write_test_bleu(folder, source, reference):
   """Scores the trial's test translation (test.hyp) and writes test.json."""
   with open(reference, encoding="utf-8") as f:
     refs = [" ".join(line.split()) for line in f]
-  hyps = _hyps(os.path.dirname(os.path.dirname(folder)), os.path.basename(folder)) or []
+  hyps = _test_hypotheses(folder) or []
   result = {"bleu": round(metrics.bleu(hyps, refs), 2), "source": source, "reference": reference,
             "signature": metrics.bleu_signature(), "sentences": len(hyps)}
   _atomic(os.path.join(folder, trial_dir.TEST_RESULT), json.dumps(result, indent=2))
