@@ -29,13 +29,13 @@ COLUMNS = ("trial", "status", "best", "best_step", "steps", "wall_s", "tok_s", "
 
 def rows(workdir: str, sweep: definition.Sweep, study) -> list[dict]:
   """One dict per trial folder (the latest Optuna trial of it), in trial order."""
-  latest = {}
+  latest = {}  # a folder's trials in order: the first gives its place, the last its state
   for t in study.get_trials(deepcopy=False):
     folder = t.user_attrs.get("folder")
     if folder:
       latest[folder] = t
   out = []
-  for folder, t in sorted(latest.items(), key=lambda kv: _first_number(study, kv[0])):
+  for folder, t in latest.items():
     path = os.path.join(workdir, "trials", folder)
     overrides = t.user_attrs.get("overrides")
     if overrides is None and sweep.is_grid and "index" in t.user_attrs:  # not started yet
@@ -53,11 +53,6 @@ def rows(workdir: str, sweep: definition.Sweep, study) -> list[dict]:
         row["best"], row["best_step"] = value, step
     out.append(row)
   return out
-
-
-def _first_number(study, folder):
-  return min(t.number for t in study.get_trials(deepcopy=False)
-             if t.user_attrs.get("folder") == folder)
 
 
 def _status(t) -> str:

@@ -97,7 +97,7 @@ class Runner:
     self.sweep, self.study, self.workdir = sweep, study, workdir
     self.slots = plan_slots(workers)
     self.free = list(self.slots)
-    self.max_trials, self.test, self.poll_s = max_trials, sweep.test, poll_s
+    self.max_trials, self.poll_s = max_trials, poll_s
     self.running: list[Running] = []
     self.stop_reason = None
     self.durations = []
@@ -144,7 +144,7 @@ class Runner:
         running.remove(item)
         self.free.append(slot)
         if proc.returncode == 0:
-          results.write_test_bleu(folder, *self.test)
+          results.write_test_bleu(folder, *self.sweep.test)
           done += 1
         else:
           log.warning("re-testing %s failed: %s", os.path.basename(folder),
@@ -272,7 +272,7 @@ class Runner:
         _terminate(r.proc)
 
   def _after_training(self, r: Running):
-    if not self.test or self.stop_reason:
+    if not self.sweep.test or self.stop_reason:
       self._complete(r)
       return
     r.phase, r.proc = "test", self._spawn(self.translate_command(r.folder), r.folder, r.slot)
@@ -283,12 +283,12 @@ class Runner:
     trial's decode.* settings as flags) into folder/test.hyp."""
     flags = [f"--{k.split('.', 1)[1]}={_flag_value(v)}" for k, v in (decode_overrides or {}).items()]
     return [sys.executable, "-m", "s2s_jax.bin.translate", f"--workdir={self.sweep.model or folder}",
-            f"--input={self.test[0]}", f"--output={os.path.join(folder, trial_dir.TEST_HYPOTHESES)}",
+            f"--input={self.sweep.test[0]}", f"--output={os.path.join(folder, trial_dir.TEST_HYPOTHESES)}",
             *flags]
 
   def _complete(self, r: Running, test_code: int | None = None):
     if test_code == 0:
-      results.write_test_bleu(r.folder, *self.test)
+      results.write_test_bleu(r.folder, *self.sweep.test)
     elif test_code is not None:
       log.warning("trial %d: translating the test set failed: %s", r.trial.number,
                   trial_dir.failure(os.path.join(r.folder, trial_dir.TRAIN_LOG), test_code))
