@@ -163,6 +163,34 @@ def test_the_table_lists_trials_not_started_yet_with_their_overrides(tmp_path):
   assert "| baseline | 0/2 |" in cells and "| rnn_cell_type=gru | 0/2 |" in cells
 
 
+def test_published_figures_stand_beside_their_configurations_and_bad_files_are_named(tmp_path):
+  from s2s_jax.sweeps import results
+  sweep = _check(hyper.product([hyper.sweep("seed", [1, 2]),
+                                [{}, {"model.rnn_cell_type": "gru"}]]))
+  study = study_lib.Study(study_lib.open_storage(None, str(tmp_path)), "s", sweep)
+  rows = results.rows(str(tmp_path), sweep, study.study)
+  paper = tmp_path / "paper.csv"
+  paper.write_text("configuration,paper cell,paper BLEU\nrnn_cell_type=gru,LSTM -> GRU,21.78\n")
+  cells = results.cell_table(str(tmp_path), rows, sweep.keys(), sweep,
+                             published=results.read_published(str(paper)))
+  assert "| paper cell | paper BLEU |" in cells.splitlines()[4]
+  assert "| rnn_cell_type=gru | 0/2 |" in cells and cells.count("| LSTM -> GRU | 21.78 |") == 1
+  assert [l for l in cells.splitlines() if l.startswith("| baseline |")][0].endswith("|  |  |")
+  for text, message in [
+      ("configuration,paper\nrnn_cell_type=lstm,1\n",
+       "configuration rnn_cell_type=lstm is not in this sweep; its configurations are: baseline, "
+       "rnn_cell_type=gru"),
+      ("cell,paper\nbaseline,1\n", "the first line must be the header"),
+      ("configuration,paper\nbaseline,1,2\n", "line 2: 3 fields, the header has 2"),
+      ("configuration,paper\nbaseline,1\nbaseline,2\n", "line 3: configuration baseline appears twice")]:
+    paper.write_text(text)
+    with pytest.raises(ConfigError, match=f"--published={paper}.*{message}"):
+      results.cell_table(str(tmp_path), rows, sweep.keys(), sweep,
+                         published=results.read_published(str(paper)))
+  with pytest.raises(ConfigError, match="--published=.*missing.csv: No such file"):
+    results.read_published(str(tmp_path / "missing.csv"))
+
+
 def test_an_rdb_storage_url_holds_the_study_and_a_bad_one_is_named(tmp_path):
   url = f"sqlite:///{tmp_path / 'study.db'}"  # the RDB path PostgreSQL and MySQL take too
   sweep = _check(hyper.sweep("seed", [1, 2]))

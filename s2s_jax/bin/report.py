@@ -1,12 +1,13 @@
 r"""`s2s-report`: re-create a sweep's tables and plots from its folder.
 
   s2s-report --workdir=runs/britz [--output=experiments/X] [--baseline=rnn_cell_type=gru]
-      [--storage=postgresql://...]
+      [--published=experiments/X/paper.csv] [--storage=postgresql://...]
 
-Writes results.csv, results.md (with the seeds table: mean ± std and the paired bootstrap
-against the baseline), curves.png, and for searches importance.png and parallel.png, then prints
-results.md. It reads the study (the folder's study.journal unless --storage names another) and
-the trials' folders; the sweep file is not needed (the folder's sweep.json records it).
+Writes results.csv, results.md (with the seeds table: mean ± std, the paired bootstrap against
+the baseline, and a paper's figures beside them from --published), curves.png, and for searches
+importance.png and parallel.png, then prints results.md. It reads the study (the folder's
+study.journal unless --storage names another) and the trials' folders; the sweep file is not
+needed (the folder's sweep.json records it).
 """
 
 import os
@@ -29,6 +30,9 @@ def define_flags():
   flags.DEFINE_string("study_name", None, "Study name (default: the folder's name).")
   flags.DEFINE_string("baseline", None, "The configuration the seeds table compares against "
                       "(its name in that table); default: the one without overrides.")
+  flags.DEFINE_string("published", None, "CSV of published figures for the seeds table: a "
+                      "`configuration` column naming its rows (baseline, rnn_cell_type=gru, ...), "
+                      "then any columns to set beside ours.")
   flags.DEFINE_bool("plots", True, "Also draw the PNGs.")
   flags.DEFINE_string("output", None, "Write the tables and PNGs here (e.g. the experiment's "
                       "folder) instead of into the sweep folder.")
@@ -50,7 +54,7 @@ def report():
     raise ConfigError(f"no study named {name} in {FLAGS.storage or FLAGS.workdir}; give "
                       "--study_name") from None
   print(results.write(FLAGS.workdir, sweep, study, plots=FLAGS.plots, baseline=FLAGS.baseline,
-                      output=FLAGS.output))
+                      output=FLAGS.output, published=FLAGS.published))
 
 
 def main(argv):

@@ -3,7 +3,8 @@
   results.csv / results.md   one row per trial: its overrides, status, best objective and the step
                              it came at, wall time, tokens/s, parameters, test BLEU, error
   cells.md (+ in results.md) with a `seed` key: one row per configuration, mean ± std over seeds,
-                             and sacreBLEU's paired bootstrap against the baseline configuration
+                             and sacreBLEU's paired bootstrap against the baseline configuration,
+                             beside a paper's figures when given (`published`)
   curves.png, importance.png, parallel.png    plots.py
   tensorboard HParams                         hparams.py
 
@@ -64,16 +65,23 @@ def _status(t) -> str:
 
 
 def write(workdir: str, sweep: definition.Sweep, study, plots: bool = True,
-          baseline: str | None = None, output: str | None = None) -> str:
+          baseline: str | None = None, output: str | None = None,
+          published: str | None = None) -> str:
   """Writes the results files (into `output`, default the sweep folder; TensorBoard HParams
-  always beside the runs); returns results.md's text."""
+  always beside the runs); returns results.md's text. `published`: a CSV of figures to set
+  beside the seeds table (see `read_published`)."""
   output = output or workdir
   os.makedirs(output, exist_ok=True)
   table = rows(workdir, sweep, study)
   keys = sweep.keys()
   _atomic(os.path.join(output, "results.csv"), _csv(table, keys, sweep.objective))
   md = markdown(table, keys, sweep)
-  cells = cell_table(workdir, table, keys, sweep, baseline)
+  cells = cell_table(workdir, table, keys, sweep, baseline,
+                     read_published(published) if published else None)
+  if published and not cells:
+    from s2s_jax.errors import ConfigError
+    raise ConfigError(f"--published={published}: this sweep has no seeds table to set it beside "
+                      "(it needs a `seed` key)")
   if cells:
     md += "\n" + cells
     _atomic(os.path.join(output, "cells.md"), cells)
@@ -132,10 +140,38 @@ def _best_row(table, direction):
   return pick(done, key=lambda r: r["best"])
 
 
-def cell_table(workdir, table, keys, sweep, baseline=None) -> str:
+def read_published(path: str) -> tuple[str, list[str], dict[str, list[str]]]:
+  """(path, column names, {configuration: values}) of a CSV whose first column,
+  `configuration`, names a row of the seeds table (`baseline`, `rnn_cell_type=gru`, ...) and
+  whose other columns are figures to set beside ours (a paper's cell, mean ± std, ...)."""
+  from s2s_jax.errors import ConfigError
+  try:
+    with open(path, encoding="utf-8", newline="") as f:
+      lines = list(csv.reader(f))
+  except OSError as e:
+    raise ConfigError(f"--published={path}: {e.strerror}") from None
+  if not lines or not lines[0] or lines[0][0].strip() != "configuration" or len(lines[0]) < 2:
+    raise ConfigError(f"--published={path}: the first line must be the header "
+                      "'configuration,<column>,...'")
+  head = [c.strip() for c in lines[0][1:]]
+  figures = {}
+  for number, line in enumerate(lines[1:], start=2):
+    if not any(c.strip() for c in line):
+      continue
+    if len(line) != len(head) + 1:
+      raise ConfigError(f"--published={path} line {number}: {len(line)} fields, the header has "
+                        f"{len(head) + 1}")
+    name = line[0].strip()
+    if name in figures:
+      raise ConfigError(f"--published={path} line {number}: configuration {name} appears twice")
+    figures[name] = [c.strip() for c in line[1:]]
+  return path, head, figures
+
+
+def cell_table(workdir, table, keys, sweep, baseline=None, published=None) -> str:
   """Mean ± std over seeds per configuration, with the paired bootstrap against the baseline
-  (given by name, else the configuration with no overrides besides the seed, else the first).
-  Empty without seeds."""
+  (given by name, else the configuration with no overrides besides the seed, else the first),
+  and `read_published`'s columns after ours. Empty without seeds."""
   if "seed" not in keys:
     return ""
   cells = {}
@@ -148,13 +184,20 @@ def cell_table(workdir, table, keys, sweep, baseline=None) -> str:
     raise ConfigError(f"--baseline={baseline} is not a configuration of this sweep; they are: "
                       f"{', '.join(names)}")
   baseline = baseline or next((n for n in names if n == "baseline"), names[0])
+  path, extra, figures = published or ("", [], {})
+  unknown = [n for n in figures if n not in cells]
+  if unknown:
+    from s2s_jax.errors import ConfigError
+    raise ConfigError(f"--published={path}: configuration {unknown[0]} is not in this sweep; "
+                      f"its configurations are: {', '.join(names)}")
   test = sweep.test
   scale = _scale(sweep)
   lines = ["## Configurations: mean ± std over seeds", "",
            f"Baseline: `{baseline}`. p: sacreBLEU paired bootstrap (1000 resamples) of test BLEU "
            "against the baseline with the same seed, the largest over seeds.", "",
            f"| configuration | seeds | {sweep.objective}{' x100' if scale != 1 else ''} | "
-           "test BLEU | Δ test BLEU | p | params | wall per trial |", "|---|---|---|---|---|---|---|---|"]
+           "test BLEU | Δ test BLEU | p | params | wall per trial |"
+           + "".join(f" {c} |" for c in extra), "|---|---|---|---|---|---|---|---|" + "---|" * len(extra)]
   base_bleu = _mean([r.get("test_bleu") for r in cells[baseline]])
   for name in names:
     group = cells[name]
@@ -168,7 +211,9 @@ def cell_table(workdir, table, keys, sweep, baseline=None) -> str:
     params = _params(next((r.get("params") for r in group if r.get("params")), None))
     wall = _duration(_mean([r.get("wall_s") for r in done]))
     lines.append(f"| {name} | {len(done)}/{len(group)} | {val} | {bleu} | {delta} | {p} | "
-                 f"{params} | {wall} |")
+                 f"{params} | {wall} |" + "".join(f" {v} |" for v in figures.get(name, [""] * len(extra))))
+  if figures:
+    lines += ["", f"The last {len(extra)} column(s): `{path}`."]
   return "\n".join(lines) + "\n"
 
 
