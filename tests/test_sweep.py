@@ -175,7 +175,7 @@ def test_published_figures_stand_beside_their_configurations_and_bad_files_are_n
                              published=results.read_published(str(paper)))
   assert "| paper cell | paper BLEU |" in cells.splitlines()[4]
   assert "| rnn_cell_type=gru | 0/2 |" in cells and cells.count("| LSTM -> GRU | 21.78 |") == 1
-  assert [l for l in cells.splitlines() if l.startswith("| baseline |")][0].endswith("|  |  |")
+  assert [line for line in cells.splitlines() if line.startswith("| baseline |")][0].endswith("|  |  |")
   for text, message in [
       ("configuration,paper\nrnn_cell_type=lstm,1\n",
        "configuration rnn_cell_type=lstm is not in this sweep; its configurations are: baseline, "
