@@ -31,6 +31,7 @@ CHOICES = {
     "training_metric": ("perplexity", "accuracy"),
     "loss_type": ("cross-entropy",),
     "lr_scheduler_type": ("plateau_reduce", "fixed_rate_inv_t", "fixed_rate_inv_sqrt_t"),
+    "dtype": ("float32", "bfloat16"),
 }
 
 
@@ -90,6 +91,9 @@ class ModelSettings:
   weight_init_type: str = "uniform"  # uniform, xavier
   weight_init_scale: float = 0.1
   xavier_factor_type: str = "in"  # in, out, avg
+  # Beyond SageMaker: the products' dtype, float32 or bfloat16 (mixed precision: parameters,
+  # states, softmaxes and the loss stay float32; models/precision.py says exactly where).
+  dtype: str = "float32"
 
   @property
   def attention_num_hidden(self):

@@ -19,7 +19,7 @@ from s2s_jax import beam_search as beam_lib
 from s2s_jax.config import DecodeConfig, ModelConfig
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import UserError
-from s2s_jax.models import embed
+from s2s_jax.models import embed, precision
 from s2s_jax.models.seq2seq import Seq2Seq
 
 SOURCE_BUCKET = 16
@@ -66,7 +66,7 @@ class Decoder:
                            compiler_options=compiler_options)
 
   def _search_layout(self, params):
-    return embed.vocab_major_params(params)
+    return precision.cast_matrices(embed.vocab_major_params(params), self.config.dtype)
 
   def _start(self, params, src, beam):
     """(step function, decoder carry, per-sentence memory), both with `beam` rows per sentence."""
@@ -192,10 +192,12 @@ class EnsembleDecoder(Decoder):
 
   def __init__(self, model_configs, params_list, decode: DecodeConfig, compiler_options=None):
     self.models = [Seq2Seq(c, hoist=False, vocab_major_output=True) for c in model_configs]
+    self.model_configs = model_configs
     super().__init__(model_configs[0], tuple(params_list), decode, compiler_options)
 
   def _search_layout(self, params):
-    return tuple(embed.vocab_major_params(p) for p in params)
+    return tuple(precision.cast_matrices(embed.vocab_major_params(p), c.dtype)
+                 for p, c in zip(params, self.model_configs))
 
   def _start(self, params, src, beam):
     states = []

@@ -62,9 +62,12 @@ def flatten(config: dict, prefix="") -> dict:
   return out
 
 
-def changed_keys(saved: dict, current: dict) -> dict:
-  """{key: (saved value, current value)} of every key that differs, in key order."""
-  a, b = flatten(saved), flatten(current)
+def changed_keys(saved: dict, current: dict, defaults: dict | None = None) -> dict:
+  """{key: (saved value, current value)} of every key that differs, in key order. A key the
+  saved config lacks was added to the code since: the saved run had its default (`defaults`),
+  which a new key must give the old behaviour."""
+  a, b, d = flatten(saved), flatten(current), flatten(defaults or {})
+  a = {**{k: d[k] for k in b if k not in a and k in d}, **a}
   return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 
@@ -91,16 +94,16 @@ def exclusive(workdir):
 
 
 def start(workdir, config: dict, resuming: bool, command=None, allow_changes=(),
-          bleu_signature: str | None = None) -> dict:
+          bleu_signature: str | None = None, defaults: dict | None = None) -> dict:
   """Checks a resumed run's config against the manifest, then records this session.
 
   resuming: the workdir holds a checkpoint this run continues from. Raises UserError naming every
-  changed key that `allow_changes` does not name.
+  changed key that `allow_changes` does not name. defaults: every key's default (changed_keys).
   """
   manifest = read(workdir) or {}
   changes = {}
   if resuming and "config" in manifest:
-    changes = changed_keys(manifest["config"], config)
+    changes = changed_keys(manifest["config"], config, defaults)
     model = [k for k in changes if k.startswith("model.")]
     if model:  # the checkpoint's parameters belong to the saved model
       listed = "; ".join(f"{k}: {changes[k][0]!r} -> {changes[k][1]!r}" for k in model)

@@ -134,7 +134,7 @@ def train(cfg: ExperimentConfig, workdir: str, devices=None, command=None,
   """
   with manifest.exclusive(workdir):
     manifest.start(workdir, cfg.to_dict(), checkpoint.has_checkpoint(workdir), command,
-                   allow_changes, metrics.bleu_signature())
+                   allow_changes, metrics.bleu_signature(), type(cfg)().to_dict())
     try:
       summary = _train(cfg, workdir, devices)
     except BaseException as e:

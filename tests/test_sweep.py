@@ -399,6 +399,30 @@ def _decoding_sweep_on(model, tmp_path):
   assert out.returncode == 2 and "varies decode.* keys only, not train.learning_rate" in out.stderr
 
 
+def test_a_trial_that_fails_before_its_session_starts_is_failed_not_resumed_again(tmp_path):
+  """A resumed trial whose training refuses to start (here: its folder holds another model)
+  leaves the previous session's 'interrupted' in its manifest; it must fail with the reason,
+  not be queued again forever."""
+  sweep = _sweep_file(tmp_path, """
+      def get_sweep():
+        return [{"seed": 1}]
+      """)
+  workdir = tmp_path / "sweep"
+  folder = workdir / "trials" / "seed=1"
+  (folder / "checkpoints" / "50").mkdir(parents=True)
+  other = tiny.get_config().to_dict()
+  other["model"]["rnn_cell_type"] = "gru"
+  (folder / "manifest.json").write_text(json.dumps(
+      {"config": other, "sessions": [{"status": "interrupted", "pid": 1, "steps": 50}]}))
+  out = _cli("--config=configs/tiny.py", f"--sweep={sweep}", f"--workdir={workdir}", "--workers=1",
+             "--test=none", timeout=300)
+  assert out.stdout.count("starts on") == 1, out.stdout
+  rows = _csv_rows(str(workdir))
+  assert rows[0]["status"] == "failed", rows
+  assert "holds a model with a different config (model.rnn_cell_type: 'gru' -> 'lstm')" in \
+      rows[0]["error"]
+
+
 def test_a_killed_runner_stops_its_trials_and_the_next_runner_resumes_them(tmp_path):
   sweep = _sweep_file(tmp_path, """
       def get_sweep():

@@ -175,6 +175,23 @@ def test_a_resume_with_another_config_is_refused_unless_allowed(trained, tmp_pat
   assert json.loads((work / "decode_config.json").read_text())["beam_size"] == 2
 
 
+def test_a_run_saved_before_a_key_existed_resumes_while_the_key_keeps_its_default(trained,
+                                                                                   tmp_path):
+  import shutil
+  full, *_ = trained
+  work = tmp_path / "old"
+  shutil.copytree(full, work)
+  for name, drop in (("manifest.json", lambda m: m["config"]["model"].pop("dtype")),
+                     ("model_config.json", lambda m: m.pop("dtype"))):
+    saved = json.loads((work / name).read_text())
+    drop(saved)  # as written by a version without model.dtype
+    (work / name).write_text(json.dumps(saved))
+  with pytest.raises(UserError, match=r"holds a model with a different config \(model.dtype: "
+                     r"'float32' -> 'bfloat16'\)"):
+    trainer.train(tiny_config(model__dtype="bfloat16"), str(work))
+  trainer.train(tiny_config(), str(work))  # a finished run: checks the config, trains no more
+
+
 def test_the_manifest_records_the_run(trained):
   full, *_ = trained
   saved = json.loads((full / "manifest.json").read_text())

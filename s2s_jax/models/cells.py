@@ -12,6 +12,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from s2s_jax.models import precision
+
 
 def layer_norm(x, gain, bias, eps=1e-6):
   mean = x.mean(-1, keepdims=True)
@@ -61,6 +63,7 @@ class CellLayer(nn.Module):
   hidden: int
   kernel_init: Callable
   layer_norm: bool = False
+  dtype: str = "float32"  # of the input projection's product (precision.py)
 
   def setup(self):
     width = self.cell.gates * self.hidden
@@ -86,7 +89,8 @@ class CellLayer(nn.Module):
   def project(self, pre):
     """(..., pre_size) -> (..., gates * hidden), bias included."""
     lead = pre.shape[:-1]
-    return (pre.reshape(-1, pre.shape[-1]) @ self.w_pre + self.b).reshape(*lead, -1)
+    flat = precision.dot(pre.reshape(-1, pre.shape[-1]), self.w_pre, self.dtype)
+    return (flat + self.b).reshape(*lead, -1)
 
   def weights(self, name):
     """Matrices the step uses through `taps.dot`, under names unique to this layer."""

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from s2s_jax.config import ModelConfig
-from s2s_jax.models import convolution
+from s2s_jax.models import convolution, precision
 from s2s_jax.models.attention import base
 from s2s_jax.models.encoder_output import EncoderOutput
 
@@ -62,7 +62,8 @@ class CNNDecoder(nn.Module):
     """Teacher forcing over (batch, time) target inputs; returns hidden states (batch, time, H)."""
     _, memory = self.init_state(enc)
     e = self.positions(self.embed(trg_in, train), jnp.arange(trg_in.shape[1])[None, :])
-    g, _ = self._layers(e @ self.w_i2h, memory, lambda i, block, x: block(x), train)
+    g, _ = self._layers(precision.dot(e, self.w_i2h, self.config.dtype), memory,
+                        lambda i, block, x: block(x), train)
     return g
 
   def decode_step(self, carry: CNNCarry, memory, prev_ids):
@@ -74,5 +75,6 @@ class CNNDecoder(nn.Module):
       window = jnp.concatenate([carry.windows[i], x], axis=1)
       windows.append(window[:, 1:])
       return block.step(window)[:, None, :]
-    g, probs = self._layers((e @ self.w_i2h)[:, None, :], memory, convolve, False)
+    g, probs = self._layers(precision.dot(e, self.w_i2h, self.config.dtype)[:, None, :], memory,
+                            convolve, False)
     return g[:, 0], CNNCarry(carry.position + 1, tuple(windows)), probs[:, 0]

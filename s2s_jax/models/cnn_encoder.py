@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from s2s_jax.config import ModelConfig
 from s2s_jax.data.vocab import PAD_ID
-from s2s_jax.models import convolution
+from s2s_jax.models import convolution, precision
 from s2s_jax.models.encoder_output import EncoderOutput
 
 
@@ -25,7 +25,7 @@ class CNNEncoder(nn.Module):
     mask = src != PAD_ID
     keep = mask[:, :, None].astype(jnp.float32)
     e = self.positions(self.embed(src, train), jnp.arange(src.shape[1])[None, :])
-    x = e @ self.w_i2h
+    x = precision.dot(e, self.w_i2h, self.config.dtype)
     for block in self.blocks:
       x = x + block(x * keep)
     return EncoderOutput(x * keep, mask, mask.sum(axis=1))

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from s2s_jax.models import initializers
+from s2s_jax.models import initializers, precision
 
 ACTIVATIONS = {
     "glu": lambda y: (lambda a, b: a * jax.nn.sigmoid(b))(*jnp.split(y, 2, axis=-1)),
@@ -32,6 +32,7 @@ class ConvBlock(nn.Module):
   activation: str
   causal: bool
   kernel_init: Callable
+  dtype: str = "float32"  # of the product (precision.py)
 
   def setup(self):
     out = 2 * self.num_hidden if self.activation == "glu" else self.num_hidden
@@ -46,12 +47,12 @@ class ConvBlock(nn.Module):
     left = k - 1 if self.causal else (k - 1) // 2
     padded = jnp.pad(x, ((0, 0), (left, k - 1 - left), (0, 0)))
     windows = jnp.concatenate([padded[:, i:i + time] for i in range(k)], axis=-1)
-    y = windows.reshape(batch * time, k * hidden) @ self.w + self.b
+    y = precision.dot(windows.reshape(batch * time, k * hidden), self.w, self.dtype) + self.b
     return ACTIVATIONS[self.activation](y).reshape(batch, time, hidden)
 
   def step(self, window):
     """The last position of a causal convolution from the window (batch, k, hidden)."""
-    y = window.reshape(window.shape[0], -1) @ self.w + self.b
+    y = precision.dot(window.reshape(window.shape[0], -1), self.w, self.dtype) + self.b
     return ACTIVATIONS[self.activation](y)
 
 
@@ -91,5 +92,5 @@ def setup_stack(module, c, max_len: int, num_embed: int, kernel_width: int, num_
   module.positions = PositionalEmbedding(c.cnn_positional_embedding_type, max_len, num_embed,
                                          initializers.for_config(c, "embedding"))
   module.w_i2h = module.param("w_i2h", kernel, (num_embed, c.cnn_num_hidden))
-  module.blocks = [ConvBlock(c.cnn_num_hidden, kernel_width, c.cnn_activation_type, causal, kernel)
-                   for _ in range(num_layers)]
+  module.blocks = [ConvBlock(c.cnn_num_hidden, kernel_width, c.cnn_activation_type, causal, kernel,
+                             c.dtype) for _ in range(num_layers)]

@@ -7,6 +7,8 @@ from typing import Callable, Optional
 import flax.linen as nn
 import jax.numpy as jnp
 
+from s2s_jax.models import precision
+
 
 class Embedding(nn.Module):
   vocab_size: int
@@ -19,7 +21,8 @@ class Embedding(nn.Module):
     self.drop = nn.Dropout(self.dropout)
 
   def lookup(self, ids):
-    return jnp.take(self.table, ids, axis=0)
+    # float32 even from decoding's bfloat16 copy of the table (precision.cast_matrices)
+    return jnp.take(self.table, ids, axis=0).astype(jnp.float32)
 
   def __call__(self, ids, train: bool = False):
     return self.drop(self.lookup(ids), deterministic=not train or self.dropout == 0.0)
@@ -45,6 +48,7 @@ class OutputLayer(nn.Module):
   # vocab_major_params): XLA's CPU product of a few rows with a (V, H) weight is 1.3x faster at
   # 64 rows and 2.7x at 32 (experiments/2026-11-22_decode_speed).
   vocab_major: bool = False
+  dtype: str = "float32"  # of the product (precision.py); the logits are float32
 
   def setup(self):
     if self.tied is None:
@@ -57,9 +61,10 @@ class OutputLayer(nn.Module):
     lead = hidden.shape[:-1]
     flat = hidden.reshape(-1, hidden.shape[-1])
     if self.tied is not None:
-      logits = flat @ self.tied.table.T
+      logits = precision.dot(flat, self.tied.table.T, self.dtype)
     else:
-      logits = flat @ self.w_out.T if self.vocab_major else flat @ self.w_out
+      w = self.w_out.T if self.vocab_major else self.w_out
+      logits = precision.dot(flat, w, self.dtype)
     return (logits + self.b_out).reshape(*lead, -1)
 
 

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 
 
 class Taps:
-  """What a step uses for its weight products: `dot(name, x) = x @ weights[name] (+ tap)`."""
+  """What a step uses for its weight products: `dot(name, x) = x @ weights[name] (+ tap)`, in the
+  weights' dtype (see `cast`) with a float32 result, as precision.dot."""
 
   def __init__(self, weights, taps=None):
     self.weights = weights
@@ -21,19 +22,28 @@ class Taps:
     self.inputs = {}
 
   def dot(self, name, x):
-    y = x @ self.weights[name]
-    if self.taps is not None:
+    w = self.weights[name]
+    x = x.astype(w.dtype)
+    y = x @ w
+    if self.taps is not None:  # the tap has the product's dtype, so its cotangent has too
       self.inputs[name] = x
       y = y + self.taps[name]
-    return y
+    return y.astype(jnp.float32)
 
 
-def scan(step, weights, consts, carry, xs, hoist=True):
+def cast(weights, dtype):
+  """The step's weights in the products' dtype, cast once outside the loop."""
+  return {name: w.astype(dtype) for name, w in weights.items()}
+
+
+def scan(step, weights, consts, carry, xs, hoist=True, dtype=jnp.float32):
   """Runs `carry, y = step(taps, consts, carry, x)` over the leading axis of xs.
 
-  weights: dict of matrices used only through `taps.dot`; consts: other differentiable inputs that
-  are the same at every step. With hoist=False this is a plain `lax.scan` (the reference).
+  weights: dict of matrices used only through `taps.dot`, whose products take `dtype` operands;
+  consts: other differentiable inputs that are the same at every step. With hoist=False this is a
+  plain `lax.scan` (the reference).
   """
+  weights = cast(weights, dtype)
   if not hoist:
     return jax.lax.scan(lambda c, x: step(Taps(weights), consts, c, x), carry, xs)
 
@@ -83,6 +93,7 @@ class _ShapeTaps(Taps):
     self.shapes = shapes
 
   def dot(self, name, x):
-    y = x @ self.weights[name]
+    w = self.weights[name]
+    y = x.astype(w.dtype) @ w
     self.shapes[name] = jax.ShapeDtypeStruct(y.shape, y.dtype)
-    return y
+    return y.astype(jnp.float32)

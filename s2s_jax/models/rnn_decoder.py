@@ -80,10 +80,10 @@ class RNNDecoder(nn.Module):
     self.attention_in_upper = c.rnn_attention_in_upper_layers and c.num_layers_decoder > 1
     self.attention = registry.get("attention", c.rnn_attention_type)(
         memory_size=enc, query_size=h, num_hidden=c.attention_num_hidden, kernel_init=kernel,
-        vector_init=init("vector"), max_source_len=c.max_seq_len_source)
+        vector_init=init("vector"), max_source_len=c.max_seq_len_source, dtype=c.dtype)
     upper_input = h + enc if self.attention_in_upper else h
     self.layers = [cells.CellLayer(self.cell, emb if i == 0 else 0, h if i == 0 else upper_input,
-                                   h, kernel, c.layer_normalization)
+                                   h, kernel, c.layer_normalization, c.dtype)
                    for i in range(c.num_layers_decoder)]
     self.w_hid = self.param("w_hid", kernel, (h + enc, h))
     self.b_hid = self.param("b_hid", zeros, (h,))
@@ -115,7 +115,9 @@ class RNNDecoder(nn.Module):
         summary = enc.memory[jnp.arange(batch), jnp.maximum(enc.lengths - 1, 0)]
       else:  # avg
         summary = enc.memory.sum(1) / jnp.maximum(enc.lengths, 1)[:, None].astype(enc.memory.dtype)
-      flat = list(jnp.tanh(jnp.einsum("bd,kdh->kbh", summary, self.w_init) + self.b_init[:, None]))
+      dt = c.dtype
+      init = jnp.einsum("bd,kdh->kbh", summary.astype(dt), self.w_init.astype(dt))
+      flat = list(jnp.tanh(init.astype(jnp.float32) + self.b_init[:, None]))
     n = self.cell.num_states
     states = tuple(tuple(flat[i * n:(i + 1) * n]) for i in range(c.num_layers_decoder))
     memory = self.attention.prepare(enc.memory, enc.mask)
@@ -147,12 +149,14 @@ class RNNDecoder(nn.Module):
       keep = self.drop(jnp.ones((time, batch, self.w_hid.shape[0]), xp.dtype), deterministic=False)
     step = functools.partial(_step, self._plan())
     _, hidden = recurrence.scan(step, self._weights(), self._consts(memory), carry,
-                                (xp.transpose(1, 0, 2), keep), hoist=self.hoist)
+                                (xp.transpose(1, 0, 2), keep), hoist=self.hoist,
+                                dtype=self.config.dtype)
     return hidden.transpose(1, 0, 2)
 
   def decode_step(self, carry: DecoderCarry, memory, prev_ids):
     """One step from the previous tokens (batch,): returns (hidden (batch, H), carry, attention)."""
     xp = self.layers[0].project(self.embed(prev_ids))
-    carry, (hidden, probs) = _step(self._plan(), recurrence.Taps(self._weights()),
+    weights = recurrence.cast(self._weights(), self.config.dtype)
+    carry, (hidden, probs) = _step(self._plan(), recurrence.Taps(weights),
                                    self._consts(memory), carry, (xp, None), with_probs=True)
     return hidden, carry, probs

@@ -32,19 +32,20 @@ class RNNLayer(nn.Module):
   kernel_init: object
   layer_norm: bool = False
   hoist: bool = True
+  dtype: str = "float32"
 
   def setup(self):
     self.cell_params = cells.CellLayer(self.cell, self.input_size, 0, self.hidden,
-                                       self.kernel_init, self.layer_norm)
+                                       self.kernel_init, self.layer_norm, self.dtype)
 
   def __call__(self, x, mask):
     batch = x.shape[0]
     pre = self.cell_params.project(x)
     valid = mask.T[:, :, None]
-    state = tuple(jnp.zeros((batch, self.hidden), x.dtype) for _ in range(self.cell.num_states))
+    state = tuple(jnp.zeros((batch, self.hidden), pre.dtype) for _ in range(self.cell.num_states))
     step = functools.partial(_masked_step, self.cell)
     _, hs = recurrence.scan(step, self.cell_params.weights("rnn"), self.cell_params.consts(), state,
-                            (pre.transpose(1, 0, 2), valid), hoist=self.hoist)
+                            (pre.transpose(1, 0, 2), valid), hoist=self.hoist, dtype=self.dtype)
     return hs.transpose(1, 0, 2) * mask[:, :, None]
 
 
@@ -67,7 +68,7 @@ class RNNEncoder(nn.Module):
     cell = registry.get("cell", c.rnn_cell_type)
     half = c.rnn_num_hidden // 2
     layer = functools.partial(RNNLayer, cell, kernel_init=kernel, layer_norm=c.layer_normalization,
-                              hoist=self.hoist)
+                              hoist=self.hoist, dtype=c.dtype)
     self.forward_rnn = layer(c.num_embed_source, half)
     self.reverse_rnn = layer(c.num_embed_source, half)
     self.upper = [layer(c.rnn_num_hidden, c.rnn_num_hidden)

@@ -34,7 +34,7 @@ class Seq2Seq(nn.Module):
         c.vocab_size_target, c.decoder_num_hidden,
         initializers.for_config(c, "kernel"),
         self.target_embed if c.weight_tying_type.endswith("softmax") else None,
-        self.vocab_major_output)
+        self.vocab_major_output, c.dtype)
 
   def __call__(self, src, trg_in, train: bool = False):
     """Teacher-forced logits (batch, target, V)."""

@@ -244,7 +244,7 @@ class Runner:
       else:
         self._complete(r, test_code=code)
       return
-    status = trial_dir.status(r.folder)
+    status = trial_dir.status(r.folder, pid=r.proc.pid)
     if r.pruned_at is not None:
       self._end(r, TrialState.PRUNED, f"pruned at step {r.pruned_at}", status="pruned")
     elif status == "interrupted" or (self.stop_reason and code != 0):

@@ -113,9 +113,15 @@ class Study:
     changed = sorted(k for k in set(saved or {}) | set(now) if (saved or {}).get(k) != now.get(k))
     detail = ""
     if "base" in changed:
-      from s2s_jax import manifest
-      diff = manifest.changed_keys(saved["base"], now["base"])
+      from s2s_jax import config as config_lib, manifest
+      # keys added to the code since, at their defaults, leave the base as it was
+      diff = manifest.changed_keys(saved["base"], now["base"],
+                                   config_lib.ExperimentConfig().to_dict())
+      if not diff:
+        changed.remove("base")
       detail = " (" + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(diff.items())[:5]) + ")"
+    if not changed:
+      return
     raise ConfigError(f"study {name} was made by another sweep: {', '.join(changed)} changed"
                       f"{detail}. A sweep folder holds one sweep: use another --workdir (or "
                       "--study_name), or restore the sweep as it was")

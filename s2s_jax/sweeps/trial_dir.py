@@ -53,14 +53,18 @@ def curve(folder: str, key: str) -> list[tuple[int, float]]:
   return out
 
 
-def status(folder: str) -> str | None:
-  """'finished', 'interrupted', 'failed' or 'running' of the last session; None before any."""
+def status(folder: str, pid: int | None = None) -> str | None:
+  """'finished', 'interrupted', 'failed' or 'running' of the last session; None before any, or
+  when the last session is not process `pid`'s (one that failed before recording a session
+  leaves the previous session's status in place)."""
   try:
     m = manifest.read(folder)
   except Exception:  # noqa: BLE001 - a manifest being replaced; ask again later
     return None
   sessions = (m or {}).get("sessions") or []
-  return sessions[-1].get("status") if sessions else None
+  if not sessions or (pid is not None and sessions[-1].get("pid") != pid):
+    return None
+  return sessions[-1].get("status")
 
 
 def facts(folder: str) -> dict:

@@ -18,6 +18,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from s2s_jax.models import precision
+
 NEG_INF = -1e9
 
 
@@ -31,10 +33,10 @@ def attend_scores(scores, consts):
   return jnp.einsum("bs,bsd->bd", probs, consts["memory"]), probs
 
 
-def project(memory, w):
-  """(batch, source, d) @ (d, k) as one 2-D product."""
+def project(memory, w, dtype):
+  """(batch, source, d) @ (d, k) as one 2-D product with `dtype` operands (precision.dot)."""
   batch, source, _ = memory.shape
-  return (memory.reshape(batch * source, -1) @ w).reshape(batch, source, -1)
+  return precision.dot(memory.reshape(batch * source, -1), w, dtype).reshape(batch, source, -1)
 
 
 class Attention(nn.Module):
@@ -44,6 +46,7 @@ class Attention(nn.Module):
   kernel_init: Callable
   vector_init: Callable
   max_source_len: int = 0
+  dtype: str = "float32"  # of the products with weight matrices (precision.py)
 
   def prepare(self, memory, mask):
     return {"memory": memory, "bias": padding_bias(mask, memory.dtype)}

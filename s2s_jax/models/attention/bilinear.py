@@ -11,7 +11,8 @@ class BilinearAttention(base.Attention):
     self.w_s2q = self.param("w_s2q", self.kernel_init, (self.memory_size, self.query_size))
 
   def prepare(self, memory, mask):
-    return {**super().prepare(memory, mask), "keys": base.project(memory, self.w_s2q)}
+    keys = base.project(memory, self.w_s2q, self.dtype)
+    return {**super().prepare(memory, mask), "keys": keys}
 
   @staticmethod
   def attend(taps, consts, query, state):

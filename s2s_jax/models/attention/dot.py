@@ -16,7 +16,8 @@ class DotAttention(base.Attention):
       self.w_q = self.param("w_q", self.kernel_init, (self.query_size, self.num_hidden))
 
   def prepare(self, memory, mask):
-    keys = memory if self.memory_size == self.num_hidden else base.project(memory, self.w_s)
+    keys = (memory if self.memory_size == self.num_hidden
+            else base.project(memory, self.w_s, self.dtype))
     return {**super().prepare(memory, mask), "keys": keys}
 
   def weights(self):

@@ -13,7 +13,8 @@ class MLPAttention(base.Attention):
     self.v = self.param("v", self.vector_init, (self.num_hidden,))
 
   def prepare(self, memory, mask):
-    return {**super().prepare(memory, mask), "projected": base.project(memory, self.w_e2h)}
+    projected = base.project(memory, self.w_e2h, self.dtype)
+    return {**super().prepare(memory, mask), "projected": projected}
 
   def weights(self):
     return {"att_q2h": self.w_q2h}
