@@ -150,7 +150,7 @@ def environment() -> dict:
           "platform": devices[0].platform, "device_kind": devices[0].device_kind,
           "device_count": jax.device_count(), "local_device_count": jax.local_device_count(),
           "process_count": jax.process_count(), "host": platform.node(), "pid": os.getpid(),
-          "cpu": _cpu()}
+          "cpu": cpu()}
 
 
 def git_state() -> dict | None:
@@ -180,11 +180,13 @@ def _versions() -> dict:
   return out
 
 
-def _cpu() -> str:
-  """The CPU model and its widest vector/matrix extension, e.g. "... @ 2.80GHz (avx512f)"."""
+def cpu() -> str:
+  """The CPU model, its widest vector/matrix extension and its bfloat16 units, e.g.
+  "... @ 2.80GHz (avx512f)" or "... (amx_tile; bf16: amx_bf16 avx512_bf16)"."""
   from s2s_jax import compile_cache
   model, flags = compile_cache.cpu_description()
-  return f"{model} ({compile_cache.widest_isa(flags)})"
+  bf16 = [f for f in ("amx_bf16", "avx512_bf16") if f in flags]
+  return f"{model} ({compile_cache.widest_isa(flags)}{'; bf16: ' + ' '.join(bf16) if bf16 else ''})"
 
 
 def _now() -> str:

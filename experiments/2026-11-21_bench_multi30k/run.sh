@@ -13,7 +13,13 @@ PY="${PYTHON:-python}"
 mkdir -p "$OUT"
 {
   echo "date: $(date -u +%FT%TZ)"
-  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(grep -o -m1 -E 'avx512f|avx2' /proc/cpuinfo)"
+  # the widest vector/matrix extension, and the bfloat16 units if any
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  widest=generic; for isa in amx_tile avx512f avx2 avx; do
+    case "$flags" in *" $isa "*) widest=$isa; break;; esac; done
+  bf16=""; for isa in amx_bf16 avx512_bf16; do
+    case "$flags" in *" $isa "*) bf16="$bf16 $isa";; esac; done
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $widest${bf16:+; bf16:$bf16}"
   echo "s2s-jax: $(git -C "$ROOT" rev-parse --short HEAD)"
 } | tee "$OUT/machine.txt"
 

@@ -7,8 +7,9 @@ nothing.
 Training: a fresh model; the step is compiled ahead of time for every bucket shape (compile time is
 measured by JAX's own compile events and reported apart), then `--steps` timed updates from the
 first batch of the first epoch (so the decoding model has seen exactly `--steps` updates). Reported:
-non-pad target tokens/s (incl. </s>), milliseconds per update, the share of the update spent waiting
-for the input pipeline, and peak memory. Decoding: the test set (config.data.text.test) with beam
+non-pad target tokens/s (incl. </s>), milliseconds per update split into the wait for the input
+pipeline and the rest (dispatch and device compute), the precision (`model.dtype`), the CPU and
+its widest vector/matrix extension, and peak memory. Decoding: the test set (config.data.text.test) with beam
 `decode.beam_size` and greedy, a first pass that compiles and a timed second pass; with
 --workdir a trained model is used (an untrained model's outputs run to the length limit).
 """
@@ -101,9 +102,11 @@ def bench_training(cfg, workdir, steps, compile_timer):
       "source_vocab": len(s.corpus.src_vocab), "target_vocab": len(s.corpus.trg_vocab),
       "buckets_compiled": len(compiled), "setup_s": round(setup_seconds, 1),
       "train_compile_wall_s": round(warm_seconds, 1), "train_compile_s": round(compile_seconds, 1),
-      "timed_updates": steps,
+      "timed_updates": steps, "precision": cfg.model.dtype,
       "train_tokens_per_s": round(tokens / seconds, 1),
       "ms_per_update": round(1000 * seconds / steps, 1),
+      "ms_per_update_input_wait": round(1000 * waited / steps, 1),
+      "ms_per_update_compute": round(1000 * (seconds - waited) / steps, 1),
       "target_tokens_per_update": round(tokens / steps, 1),
       "input_pipeline_share": round(waited / seconds, 4),
       "train_perplexity_timed": round(float(np.exp(nll / tokens)), 2),
@@ -157,7 +160,8 @@ def main(argv):
   if FLAGS.skip_train and not FLAGS.workdir:
     raise app.UsageError("--skip_train needs --workdir=MODEL, a model to decode with")
   setup = params = None
-  result = {}
+  from s2s_jax import manifest
+  result = {"cpu": manifest.cpu()}
   if not FLAGS.skip_train:
     setup, state, result = bench_training(cfg, FLAGS.scratch_dir, FLAGS.steps, timer)
     params = state.params
