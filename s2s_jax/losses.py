@@ -45,11 +45,12 @@ _token_losses.defvjp(lambda logits, labels, smoothing: _forward(logits, labels, 
 
 def cross_entropy(logits, labels, label_smoothing: float = 0.0):
   """Returns (loss sum, nll sum, token count) over non-pad labels; logits (..., V)."""
-  logits = logits.reshape(-1, logits.shape[-1]).astype(jnp.float32)
-  labels = labels.reshape(-1)
-  mask = (labels != PAD_ID).astype(jnp.float32)
-  loss, nll = _token_losses(logits, labels, float(label_smoothing))
-  return (loss * mask).sum(), (nll * mask).sum(), mask.sum()
+  with jax.named_scope("loss"):  # names its ops in profiles (s2s_jax/step_profile.py)
+    logits = logits.reshape(-1, logits.shape[-1]).astype(jnp.float32)
+    labels = labels.reshape(-1)
+    mask = (labels != PAD_ID).astype(jnp.float32)
+    loss, nll = _token_losses(logits, labels, float(label_smoothing))
+    return (loss * mask).sum(), (nll * mask).sum(), mask.sum()
 
 
 def correct_count(logits, labels):

@@ -44,8 +44,9 @@ def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
 
   def update(operands):
     grads, params, opt_state = operands
-    updates, opt_state = state.tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state
+    with jax.named_scope("optimizer"):  # names its ops in profiles (s2s_jax/step_profile.py)
+      updates, opt_state = state.tx.update(grads, opt_state, params)
+      return optax.apply_updates(params, updates), opt_state
 
   # A non-finite loss or gradient leaves the state untouched (counted by the trainer) instead of
   # poisoning it.

@@ -3,6 +3,7 @@ nothing.
 
   s2s-bench --config=configs/lstm_attn.py:data=multi30k,peers=true \
       [--steps=200] [--workdir=runs/lstm_attn_data-multi30k [--skip_train]] [--json=bench.json]
+      [--profile=DIR [--profile_steps=20]]
 
 Training: a fresh model; the step is compiled ahead of time for every bucket shape (compile time is
 measured by JAX's own compile events and reported apart), then `--steps` timed updates from the
@@ -12,9 +13,14 @@ pipeline and the rest (dispatch and device compute), the precision (`model.dtype
 its widest vector/matrix extension, and peak memory. Decoding: the test set (config.data.text.test) with beam
 `decode.beam_size` and greedy, a first pass that compiles and a timed second pass; with
 --workdir a trained model is used (an untrained model's outputs run to the length limit).
+--profile: then `--profile_steps` more updates of the most frequent batch shape under
+jax.profiler (the trace goes to DIR, for TensorBoard or Perfetto), and the time by piece of the
+model, forward and backward (s2s_jax/step_profile.py), as a table, also written to DIR/pieces.md.
 """
 
+import collections
 import json
+import os
 import resource
 import sys
 import time
@@ -41,6 +47,8 @@ def define_flags():
   flags.DEFINE_bool("skip_decode", False, "Only measure training.")
   flags.DEFINE_bool("skip_train", False, "Only measure decoding (needs --workdir).")
   flags.DEFINE_string("json", None, "Also write the figures to this file.")
+  flags.DEFINE_string("profile", None, "Trace folder: also profile updates by piece of the model.")
+  flags.DEFINE_integer("profile_steps", 20, "Updates traced with --profile.")
 
 
 class CompileTimer:
@@ -57,7 +65,7 @@ class CompileTimer:
       self.seconds += duration
 
 
-def bench_training(cfg, workdir, steps, compile_timer):
+def bench_training(cfg, workdir, steps, compile_timer, profile_dir=None, profile_steps=20):
   import jax
   import numpy as np
   from s2s_jax import sharding, trainer
@@ -79,7 +87,7 @@ def bench_training(cfg, workdir, steps, compile_timer):
   warm_seconds, compile_seconds = time.time() - warm_start, compile_timer.seconds - compile_before
   batches = s.batches.epoch(0)
 
-  tokens, waited, outs = 0, 0.0, []
+  tokens, waited, outs, shapes, examples = 0, 0.0, [], collections.Counter(), {}
   start = time.time()
   for _ in range(steps):
     t0 = time.time()
@@ -91,13 +99,16 @@ def bench_training(cfg, workdir, steps, compile_timer):
     device_batch = sharding.put_batch(batch, s.mesh)
     waited += time.time() - t0
     tokens += int((batch["trg_out"] != vocab_lib.PAD_ID).sum())
-    state, out = compiled[batch["src"].shape[1], batch["trg_in"].shape[1]](state, device_batch, rng)
+    shape = batch["src"].shape[1], batch["trg_in"].shape[1]
+    state, out = compiled[shape](state, device_batch, rng)
     outs.append(out)
+    shapes[shape] += 1
+    examples.setdefault(shape, device_batch)
   jax.block_until_ready(state)
   seconds = time.time() - start
   nll = sum(float(o["nll"]) for o in jax.device_get(outs))
   n_params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
-  return s, state, {
+  result = {
       "parameters": int(n_params), "devices": s.mesh.size, "platform": jax.devices()[0].platform,
       "source_vocab": len(s.corpus.src_vocab), "target_vocab": len(s.corpus.trg_vocab),
       "buckets_compiled": len(compiled), "setup_s": round(setup_seconds, 1),
@@ -111,6 +122,30 @@ def bench_training(cfg, workdir, steps, compile_timer):
       "input_pipeline_share": round(waited / seconds, 4),
       "train_perplexity_timed": round(float(np.exp(nll / tokens)), 2),
   }
+  if profile_dir:
+    shape = shapes.most_common(1)[0][0]
+    result["profile"] = profile_pieces(compiled[shape], state, examples[shape], rng, shape,
+                                       profile_dir, profile_steps)
+  return s, state, result
+
+
+def profile_pieces(step, state, batch, rng, shape, folder, steps) -> str:
+  """The step's time by piece of the model (step_profile.py) on one batch, as markdown; the
+  updates go to a copy of the state (the step donates its input)."""
+  import jax
+  import jax.numpy as jnp
+  from s2s_jax import step_profile
+  holder = [jax.tree_util.tree_map(jnp.copy, state)]
+
+  def run():
+    holder[0], out = step(holder[0], batch, rng)
+    jax.block_until_ready(out)
+  table, wall = step_profile.profile(step, run, steps, folder)
+  text = (f"Time by piece of an update: batch shape (source, target) {shape}, {steps} updates "
+          f"traced (trace: {folder}).\n\n" + step_profile.markdown(table, steps, wall))
+  with open(os.path.join(folder, "pieces.md"), "w", encoding="utf-8") as f:
+    f.write(text)
+  return text
 
 
 def bench_decoding(cfg, setup, params, model_dir, compile_timer):
@@ -163,14 +198,20 @@ def main(argv):
   from s2s_jax import manifest
   result = {"cpu": manifest.cpu()}
   if not FLAGS.skip_train:
-    setup, state, result = bench_training(cfg, FLAGS.scratch_dir, FLAGS.steps, timer)
+    setup, state, training = bench_training(cfg, FLAGS.scratch_dir, FLAGS.steps, timer,
+                                            FLAGS.profile, FLAGS.profile_steps)
+    result.update(training)
     params = state.params
   if not FLAGS.skip_decode:
     result.update(bench_decoding(cfg, setup, params, FLAGS.workdir, timer))
   result.update(peak_memory_gib())
+  profile = result.pop("profile", None)
   width = max(map(len, result))
   for key, value in result.items():
     print(f"{key:<{width}}  {value}")
+  if profile:
+    print("\n" + profile)
+    result["profile"] = profile
   if FLAGS.json:
     with open(FLAGS.json, "w") as f:
       json.dump(result, f, indent=2)

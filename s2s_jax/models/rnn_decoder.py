@@ -49,12 +49,16 @@ def _step(plan, taps, consts, carry, x, with_probs=False):
       below = out + below if plan.first_residual and layer + 1 >= plan.first_residual else out
     return below
 
+  def attend(query):
+    with jax.named_scope("attention"):  # names its ops in profiles (s2s_jax/step_profile.py)
+      return plan.attend(taps, consts["att"], query, carry.attention)
+
   if plan.attention_in_upper:
-    context, probs, att_state = plan.attend(taps, consts["att"], below, carry.attention)
+    context, probs, att_state = attend(below)
     top = upper(below, context)
   else:
     top = upper(below, None)
-    context, probs, att_state = plan.attend(taps, consts["att"], top, carry.attention)
+    context, probs, att_state = attend(top)
   hc = jnp.concatenate([top, context], -1)
   if keep is not None:
     hc = hc * keep
