@@ -106,7 +106,8 @@ def bench_training(cfg, workdir, steps, compile_timer, profile_dir=None, profile
     examples.setdefault(shape, device_batch)
   jax.block_until_ready(state)
   seconds = time.time() - start
-  nll = sum(float(o["nll"]) for o in jax.device_get(outs))
+  outs = jax.device_get(outs)
+  nll = sum(float(o["nll"]) for o in outs)
   n_params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
   result = {
       "parameters": int(n_params), "devices": s.mesh.size, "platform": jax.devices()[0].platform,
@@ -122,6 +123,8 @@ def bench_training(cfg, workdir, steps, compile_timer, profile_dir=None, profile
       "input_pipeline_share": round(waited / seconds, 4),
       "train_perplexity_timed": round(float(np.exp(nll / tokens)), 2),
   }
+  # the loss curve, for comparing precisions at equal updates (JSON only)
+  result["train_nll_per_update"] = [round(float(o["nll"] / o["tokens"]), 4) for o in outs]
   if profile_dir:
     shape = shapes.most_common(1)[0][0]
     result["profile"] = profile_pieces(compiled[shape], state, examples[shape], rng, shape,
@@ -205,13 +208,12 @@ def main(argv):
   if not FLAGS.skip_decode:
     result.update(bench_decoding(cfg, setup, params, FLAGS.workdir, timer))
   result.update(peak_memory_gib())
-  profile = result.pop("profile", None)
-  width = max(map(len, result))
-  for key, value in result.items():
+  printed = {k: v for k, v in result.items() if k not in ("profile", "train_nll_per_update")}
+  width = max(map(len, printed))
+  for key, value in printed.items():
     print(f"{key:<{width}}  {value}")
-  if profile:
-    print("\n" + profile)
-    result["profile"] = profile
+  if "profile" in result:
+    print("\n" + result["profile"])
   if FLAGS.json:
     with open(FLAGS.json, "w") as f:
       json.dump(result, f, indent=2)
