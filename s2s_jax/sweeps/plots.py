@@ -84,7 +84,7 @@ def _decoding(plt, output, sweep, table):
     ticks = sorted({x for pts in lines.values() for x, _ in pts})
     ax.set_xticks(ticks, [str(t) for t in ticks])
   ax.set_xlabel(x_key.split(".")[-1])
-  ax.set_ylabel("test BLEU")
+  ax.set_ylabel(f"BLEU on {os.path.basename(sweep.test[1])}" if sweep.test else "test BLEU")
   ax.set_title(f"decoding {os.path.basename(os.path.abspath(sweep.model))}")
   ax.grid(alpha=0.3)
   if ax.lines:

@@ -113,8 +113,9 @@ def markdown(table, keys, sweep) -> str:
   lines = [f"# Sweep results: {len(table)} trials", "",
            f"Config `{' '.join([sweep.config_arg, *sweep.config_overrides])}`, sweep "
            f"`{sweep.source}`; objective {sweep.objective} ({sweep.direction}), the best "
-           "checkpoint's. Test BLEU: the best checkpoint on the test set, tokenized, "
-           f"{metrics.bleu_signature()}.", "",
+           "checkpoint's. Test BLEU: the best checkpoint on the test set"
+           f"{f' ({sweep.test[1]})' if sweep.test else ''}, tokenized, {metrics.bleu_signature()}.",
+           "",
            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
   best = _best_row(table, sweep.direction)
   for row in table:
