@@ -194,20 +194,26 @@ def cell_table(workdir, table, keys, sweep, baseline=None, published=None) -> st
   test = sweep.test
   scale = _scale(sweep)
   lines = ["## Configurations: mean ± std over seeds", "",
-           f"Baseline: `{baseline}`. p: sacreBLEU paired bootstrap (1000 resamples) of test BLEU "
-           "against the baseline with the same seed, the largest over seeds.", "",
+           f"Baseline: `{baseline}`. Δ: against the baseline's mean over the same seeds. p: "
+           "sacreBLEU paired bootstrap (1000 resamples) of test BLEU against the baseline with "
+           "the same seed, the largest over seeds.", "",
            f"| configuration | seeds | {sweep.objective}{' x100' if scale != 1 else ''} | "
            "test BLEU | Δ test BLEU | p | params | wall per trial |"
            + "".join(f" {c} |" for c in extra), "|---|---|---|---|---|---|---|---|" + "---|" * len(extra)]
-  base_bleu = _mean([r.get("test_bleu") for r in cells[baseline]])
+  base_by_seed = {r["overrides"].get("seed"): r.get("test_bleu") for r in cells[baseline]}
   for name in names:
     group = cells[name]
     done = [r for r in group if r["status"] == "finished"]
     val = _mean_std([r["best"] * scale for r in done if r.get("best") is not None])
-    bleus = [r.get("test_bleu") for r in done if r.get("test_bleu") is not None]
+    scored = [r for r in done if r.get("test_bleu") is not None]
+    bleus = [r["test_bleu"] for r in scored]
     bleu = _mean_std(bleus)
-    delta = (f"{_mean(bleus) - base_bleu:+.2f}" if bleus and base_bleu is not None
-             and name != baseline else "")
+    # against the baseline's mean over the same seeds, so that a cell with one seed done so far
+    # is compared with that seed's baseline
+    paired = [(r["test_bleu"], base_by_seed.get(r["overrides"].get("seed"))) for r in scored]
+    paired = [(a, b) for a, b in paired if b is not None]
+    delta = (f"{_mean([a for a, _ in paired]) - _mean([b for _, b in paired]):+.2f}"
+             if paired and name != baseline else "")
     p = "" if name == baseline or not test else _p_value(workdir, cells[baseline], done, test)
     params = _params(next((r.get("params") for r in group if r.get("params")), None))
     wall = _duration(_mean([r.get("wall_s") for r in done]))
