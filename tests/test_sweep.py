@@ -545,3 +545,10 @@ def test_hyperband_prunes_through_the_same_claim_and_report_path(tmp_path):
     else:
       study.study.tell(trial, 10.0 + i - 2.7)
   assert pruned > 0
+
+
+def test_curves_share_a_colour_per_configuration_and_a_line_style_per_seed():
+  from s2s_jax.sweeps import plots
+  assert plots._cell_and_seed("seed=2+rnn_cell_type=gru") == ("rnn_cell_type=gru", "seed=2")
+  assert plots._cell_and_seed("seed=1") == ("baseline", "seed=1")
+  assert plots._cell_and_seed("lr=0.001+dropout=0.1") == ("lr=0.001+dropout=0.1", "")

@@ -1,7 +1,7 @@
 """A sweep's pictures (PNG, matplotlib without a screen):
 
-  curves.png       every trial's validation objective against updates; the best trial drawn thick,
-                   its best checkpoint marked
+  curves.png       every trial's validation objective against updates, a colour per configuration
+                   and a line style per seed; the best trial drawn thick, its best checkpoint marked
   decoding.png     a decoding sweep: test BLEU against its last key (e.g. beam size), a line per
                    value of the others (e.g. length penalty)
   importance.png   searches: Optuna's hyperparameter importances (PED-ANOVA: no scikit-learn)
@@ -41,6 +41,13 @@ def _curves(plt, workdir, sweep, table, output):
   done = [r for r in table if r.get("best") is not None]
   pick = max if sweep.direction == "maximize" else min
   best = pick(done, key=lambda r: r["best"]) if done else None
+  # one colour per configuration and one line style per seed, so that seeds of a cell read as one
+  cells, seeds = {}, {}
+  for row in table:
+    cell, seed = _cell_and_seed(row["trial"])
+    cells.setdefault(cell, len(cells))
+    seeds.setdefault(seed, len(seeds))
+  colours = plt.get_cmap("tab10" if len(cells) <= 10 else "tab20").colors
   for row in table:
     points = trial_dir.curve(os.path.join(workdir, "trials", row["trial"]), sweep.objective)
     if not points:
@@ -48,7 +55,9 @@ def _curves(plt, workdir, sweep, table, output):
     steps, values = zip(*points)
     values = [v * scale for v in values]
     is_best = row is best
-    ax.plot(steps, values, lw=2.6 if is_best else 1.0, alpha=1.0 if is_best else 0.7,
+    cell, seed = _cell_and_seed(row["trial"])
+    ax.plot(steps, values, lw=2.6 if is_best else 1.0, alpha=1.0 if is_best else 0.75,
+            color=colours[cells[cell] % len(colours)], ls=_STYLES[seeds[seed] % len(_STYLES)],
             marker="o", ms=3, label=f"{row['trial']} ({row['status']})", zorder=3 if is_best else 2)
     if is_best and row.get("best_step") is not None:
       ax.scatter([row["best_step"]], [row["best"] * scale], s=140, marker="*", color="black",
@@ -62,6 +71,16 @@ def _curves(plt, workdir, sweep, table, output):
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
   fig.savefig(os.path.join(output, "curves.png"), dpi=110, bbox_inches="tight")
   plt.close(fig)
+
+
+_STYLES = ("-", "--", ":", "-.")
+
+
+def _cell_and_seed(trial):
+  """('emb=64', 'seed=2') of a trial named 'seed=2+emb=64' (its configuration, and its seed)."""
+  parts = trial.split("+")
+  seed = "+".join(p for p in parts if p.startswith("seed="))
+  return "+".join(p for p in parts if not p.startswith("seed=")) or "baseline", seed
 
 
 def _decoding(plt, output, sweep, table):
