@@ -29,11 +29,19 @@ PIECES = (
 )
 _CONTAINERS = ("while", "conditional", "call")
 _INSTRUCTION = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = .*?op_name=\"([^\"]+)\"", re.M)
+# name and opcode: the first `word(` after the `=` (shapes, even tuples, contain none)
+_OPCODE = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = .*?\s([a-z][\w\-]*)\(", re.M)
 
 
 def op_names(hlo_text: str) -> dict:
   """{HLO instruction name: JAX name stack} of a compiled module's text."""
   return dict(_INSTRUCTION.findall(hlo_text))
+
+
+def containers(hlo_text: str) -> frozenset:
+  """Names of a module's loops, branches and calls, whatever XLA named them (`cond.135` is a
+  conditional): their trace events span the operations inside them."""
+  return frozenset(name for name, opcode in _OPCODE.findall(hlo_text) if opcode in _CONTAINERS)
 
 
 def piece_of(name_stack: str) -> tuple[str, bool]:
@@ -42,9 +50,9 @@ def piece_of(name_stack: str) -> tuple[str, bool]:
   return piece, "transpose(" in name_stack
 
 
-def operation_times(trace_dir: str, module: str) -> collections.Counter:
+def operation_times(trace_dir: str, module: str, skip=frozenset()) -> collections.Counter:
   """{HLO instruction: summed nanoseconds} of module `module` in the newest trace under
-  trace_dir, operations only (no containers)."""
+  trace_dir, operations only: neither the instructions in `skip` nor any named like a container."""
   from jax.profiler import ProfileData
   paths = sorted(glob.glob(os.path.join(trace_dir, "**", "*.xplane.pb"), recursive=True),
                  key=os.path.getmtime)
@@ -57,7 +65,7 @@ def operation_times(trace_dir: str, module: str) -> collections.Counter:
         stats = dict(event.stats)
         if stats.get("hlo_module") != module or "hlo_op" not in stats:
           continue
-        if event.name.split(".")[0] not in _CONTAINERS:
+        if event.name.split(".")[0] not in _CONTAINERS and stats["hlo_op"] not in skip:
           times[stats["hlo_op"]] += event.duration_ns
   return times
 
@@ -99,7 +107,9 @@ def profile(compiled, run_step, steps: int, trace_dir: str) -> tuple[dict, float
     wall = time.time() - start
   finally:
     jax.profiler.stop_trace()
-  return pieces(operation_times(trace_dir, module), op_names(compiled.as_text())), wall
+  text = compiled.as_text()
+  times = operation_times(trace_dir, module, containers(text))
+  return pieces(times, op_names(text)), wall
 
 
 def _module_name(hlo_text: str) -> str:

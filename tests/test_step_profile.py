@@ -50,3 +50,14 @@ def test_a_traced_train_step_has_time_in_every_piece_forward_and_backward(tmp_pa
     assert table[piece][1] > 0, (piece, table)
   text = step_profile.markdown(table, 2, wall)
   assert "| decoder recurrence |" in text and "ms per step" in text
+
+
+def test_loops_branches_and_calls_are_containers_whatever_their_names():
+  hlo = """HloModule jit_train_step
+  %cond.135 = (f32[512]{0}, /*index=5*/f32[2,512]{1,0}) conditional(%p, %a, %b), branch_computations={%x, %y}
+  %while.7 = (s32[], f32[4]{0}) while(%t), condition=%c, body=%b
+  %call.2 = f32[4]{0} call(%a), to_apply=%f
+  %ynn_fusion.34 = f32[18726]{0} fusion(%g, %c), kind=kCustom, calls=%fused_computation.34
+  ROOT %tuple.1 = (f32[4]{0}) tuple(%call.2)
+"""
+  assert step_profile.containers(hlo) == {"cond.135", "while.7", "call.2"}
