@@ -4,6 +4,7 @@ shared machines differ by up to 2x (README).
 
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=onednn [--rounds=16]
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_in_gemm
+  PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_gemv
 """
 
 import time
@@ -23,7 +24,7 @@ from s2s_jax.models import embed, precision  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true")
-flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm"], "What to compare.")
+flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm", "bias_gemv"], "What to compare.")
 flags.DEFINE_integer("rounds", 16, "Alternating rounds (one step of each variant per round).")
 
 
@@ -37,41 +38,70 @@ def bias_in_gemm(self, hidden):
   return precision.dot(xa, wb, self.dtype).reshape(*lead, -1)
 
 
-def compile_variants(s, state, batch, rng):
-  lower = lambda: s.train_step.lower(state, batch, rng)  # noqa: E731
+@jax.custom_vjp
+def add_bias(x, b):
+  return x + b
+
+
+def _add_bias_bwd(rows, g):  # the bias gradient as a vector-matrix product, not a reduction
+  return g, jnp.ones((rows,), g.dtype) @ g
+
+
+add_bias.defvjp(lambda x, b: (x + b, x.shape[0]), _add_bias_bwd)
+
+
+def bias_gemv(self, hidden):
+  """OutputLayer.__call__ whose bias gradient is ones @ g."""
+  self._try_setup()
+  lead = hidden.shape[:-1]
+  flat = hidden.reshape(-1, hidden.shape[-1])
+  return add_bias(precision.dot(flat, self.w_out, self.dtype), self.b_out).reshape(*lead, -1)
+
+
+def compile_variants(cfg):
+  """{name: (compiled step, state, batch)}. Each variant gets its own trainer.build, hence its own
+  jax.jit: lowering one jitted function twice reuses its first trace."""
+  def build(**options):
+    s = trainer.build(cfg, "/tmp/s2s_paired")
+    state = trainer.init_state(s, cfg.seed)
+    batch = next(b for b in s.batches.epoch(0) if (b["src"].shape[1], b["trg_in"].shape[1]) == (12, 12))
+    batch = sharding.put_batch(batch, s.mesh)
+    compiled = s.train_step.lower(state, batch, jax.random.PRNGKey(0)).compile(**options)
+    return compiled, state, batch
   if FLAGS.variant == "onednn":
-    return {"onednn_off": lower().compile(compiler_options={"xla_cpu_use_onednn": False}),
-            "onednn_on": lower().compile(compiler_options={"xla_cpu_use_onednn": True})}
+    return {"onednn_off": build(compiler_options={"xla_cpu_use_onednn": False}),
+            "onednn_on": build(compiler_options={"xla_cpu_use_onednn": True})}
   plain, out = embed.OutputLayer.__call__, {}
-  out["today"] = lower().compile()
-  embed.OutputLayer.__call__ = bias_in_gemm
+  out["today"] = build()
+  embed.OutputLayer.__call__ = {"bias_in_gemm": bias_in_gemm, "bias_gemv": bias_gemv}[FLAGS.variant]
   try:
-    out["bias_in_gemm"] = lower().compile()
+    out[FLAGS.variant] = build()
   finally:
     embed.OutputLayer.__call__ = plain
   return out
+
+
+def program(compiled):
+  """The compiled HLO without its module name line, to tell whether two variants differ."""
+  return compiled.as_text().split("\n", 1)[1]
 
 
 def main(_):
   startup.program(compile_cache=False)
   from s2s_jax import config as config_lib
   cfg = config_lib.from_configdict(FLAGS.config)
-  s = trainer.build(cfg, "/tmp/s2s_paired")
-  state = trainer.init_state(s, cfg.seed)
-  batch = next(b for b in s.batches.epoch(0) if (b["src"].shape[1], b["trg_in"].shape[1]) == (12, 12))
-  batch = sharding.put_batch(batch, s.mesh)
+  variants = compile_variants(cfg)
+  a, b = (program(v[0]) for v in variants.values())
+  print("the two compiled programs are", "the same" if a == b else "different")
   rng = jax.random.PRNGKey(0)
-  compiled = compile_variants(s, state, batch, rng)
-  for name, c in compiled.items():
-    text = c.as_text()
-    print(f"{name}: {text.count('kind=kCustom')} library fusions, {text.count(' dot(')} plain dots")
-  states = {n: jax.tree_util.tree_map(jnp.copy, state) for n in compiled}
-  times = {n: [] for n in compiled}
+  states = {n: jax.tree_util.tree_map(jnp.copy, v[1]) for n, v in variants.items()}
+  times = {n: [] for n in variants}
   for r in range(FLAGS.rounds + 1):  # round 0 warms up
-    order = list(compiled) if r % 2 else list(compiled)[::-1]
+    order = list(variants) if r % 2 else list(variants)[::-1]
     for n in order:
+      compiled, _, batch = variants[n]
       start = time.perf_counter()
-      states[n], out = compiled[n](states[n], batch, rng)
+      states[n], out = compiled(states[n], batch, rng)
       jax.block_until_ready(out)
       if r:
         times[n].append(time.perf_counter() - start)
