@@ -3,6 +3,8 @@
 Library modules never call these: only `s2s_jax/bin/*`, `launch.py` and `tests/conftest.py` do.
 """
 
+import ctypes
+import ctypes.util
 import os
 import sys
 
@@ -15,8 +17,37 @@ CPU_FLAGS = ("--xla_cpu_use_onednn=true",)
 TF_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
+# glibc's malloc hands every block above its mmap threshold (128 KiB to 32 MiB) back to the kernel
+# on free, and gives each thread an arena whose large blocks are mmapped too. XLA:CPU allocates the
+# step's large temporaries (the logits and their gradient are 57 MB each in the benchmark model)
+# afresh at every execution, so each update page-faulted ~94k new pages, ~366 MB: 13% of an update
+# (experiments/2026-12-01_train_speed). One arena that keeps what is freed reuses those pages.
+# mallopt's parameter numbers, from glibc's malloc.h:
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+# S2S_JAX_MALLOC=system leaves malloc as it is; an allocator in LD_PRELOAD (tcmalloc, jemalloc)
+# is left alone too.
+MALLOC_ENV = "S2S_JAX_MALLOC"
+
+
+def keep_freed_memory() -> bool:
+  """Makes glibc's malloc reuse freed memory instead of returning it to the kernel: one arena, no
+  mmapped blocks, no trimming. Before any thread starts (JAX's thread pools). True if applied."""
+  if (os.environ.get(MALLOC_ENV) == "system" or "malloc" in os.environ.get("LD_PRELOAD", "")
+      or not sys.platform.startswith("linux")):
+    return False
+  try:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc.gnu_get_libc_version  # glibc only: musl's mallopt does nothing
+  except (OSError, AttributeError):
+    return False
+  return all(libc.mallopt(param, value) == 1 for param, value in
+             ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
+
+
 def before_imports():
-  """XLA flags (unless the user set them) and a quiet TensorFlow; call before importing JAX or TF."""
+  """XLA flags (unless the user set them), malloc that keeps freed memory, and a quiet TensorFlow;
+  call before importing JAX or TF."""
+  keep_freed_memory()
   flags = os.environ.get("XLA_FLAGS", "")
   extra = [f for f in CPU_FLAGS if f.split("=")[0] not in flags]
   os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()

@@ -120,3 +120,21 @@ def test_bfloat16_decoding_holds_bfloat16_weights_and_scores_like_float32():
   for a, b in zip(d32.decode_ids(sources), d16.decode_ids(sources)):
     if a.ids == b.ids:  # near-ties of an untrained model may pick another word
       assert b.score == pytest.approx(a.score, abs=0.05)
+
+
+def test_add_bias_gradients_equal_autodiff_also_with_rows_sharded():
+  from s2s_jax.models.precision import add_bias
+  x = jax.random.normal(jax.random.PRNGKey(0), (8, 5))
+  b = jax.random.normal(jax.random.PRNGKey(1), (5,))
+  weight = jax.random.normal(jax.random.PRNGKey(2), (8, 5))
+
+  def loss(add):
+    return lambda x, b: (jnp.tanh(add(x, b)) * weight).sum()
+  want = jax.grad(loss(lambda x, b: x + b), argnums=(0, 1))(x, b)
+  mesh = jax.sharding.Mesh(np.array(jax.devices()), ("data",))
+  rows = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+  for x_in in (x, jax.device_put(x, rows)):  # the trainer shards the batch's rows over devices
+    got = jax.jit(jax.grad(loss(add_bias), argnums=(0, 1)))(x_in, b)
+    for g, w in zip(got, want):
+      np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+  assert not np.allclose(want[1], 0)  # the check sees a bias gradient

@@ -4,7 +4,9 @@ shared machines differ by up to 2x (README).
 
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=onednn [--rounds=16]
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_in_gemm
-  PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_gemv
+  PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_reduce
+  PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=xla_options \
+      --options=xla_cpu_use_multi_output_fusion=true
 """
 
 import time
@@ -24,7 +26,9 @@ from s2s_jax.models import embed, precision  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true")
-flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm", "bias_gemv"], "What to compare.")
+flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm", "bias_reduce", "xla_options"],
+                  "What to compare against today's step.")
+flags.DEFINE_list("options", [], "xla_options: compiler options name=value for variant B.")
 flags.DEFINE_integer("rounds", 16, "Alternating rounds (one step of each variant per round).")
 
 
@@ -38,24 +42,14 @@ def bias_in_gemm(self, hidden):
   return precision.dot(xa, wb, self.dtype).reshape(*lead, -1)
 
 
-@jax.custom_vjp
-def add_bias(x, b):
+def bias_reduce(x, b):
+  """The bias add before precision.add_bias: autodiff's gradient, XLA's reduction over the rows."""
   return x + b
 
 
-def _add_bias_bwd(rows, g):  # the bias gradient as a vector-matrix product, not a reduction
-  return g, jnp.ones((rows,), g.dtype) @ g
-
-
-add_bias.defvjp(lambda x, b: (x + b, x.shape[0]), _add_bias_bwd)
-
-
-def bias_gemv(self, hidden):
-  """OutputLayer.__call__ whose bias gradient is ones @ g."""
-  self._try_setup()
-  lead = hidden.shape[:-1]
-  flat = hidden.reshape(-1, hidden.shape[-1])
-  return add_bias(precision.dot(flat, self.w_out, self.dtype), self.b_out).reshape(*lead, -1)
+def _option(text):
+  name, value = text.split("=", 1)
+  return name, {"true": True, "false": False}.get(value.lower(), value)
 
 
 def compile_variants(cfg):
@@ -71,13 +65,18 @@ def compile_variants(cfg):
   if FLAGS.variant == "onednn":
     return {"onednn_off": build(compiler_options={"xla_cpu_use_onednn": False}),
             "onednn_on": build(compiler_options={"xla_cpu_use_onednn": True})}
-  plain, out = embed.OutputLayer.__call__, {}
+  if FLAGS.variant == "xla_options":
+    return {"today": build(), "options": build(compiler_options=dict(map(_option, FLAGS.options)))}
+  plain_call, plain_add, out = embed.OutputLayer.__call__, precision.add_bias, {}
   out["today"] = build()
-  embed.OutputLayer.__call__ = {"bias_in_gemm": bias_in_gemm, "bias_gemv": bias_gemv}[FLAGS.variant]
+  if FLAGS.variant == "bias_in_gemm":
+    embed.OutputLayer.__call__ = bias_in_gemm
+  else:
+    precision.add_bias = bias_reduce
   try:
     out[FLAGS.variant] = build()
   finally:
-    embed.OutputLayer.__call__ = plain
+    embed.OutputLayer.__call__, precision.add_bias = plain_call, plain_add
   return out
 
 

@@ -90,7 +90,7 @@ class CellLayer(nn.Module):
     """(..., pre_size) -> (..., gates * hidden), bias included."""
     lead = pre.shape[:-1]
     flat = precision.dot(pre.reshape(-1, pre.shape[-1]), self.w_pre, self.dtype)
-    return (flat + self.b).reshape(*lead, -1)
+    return precision.add_bias(flat, self.b).reshape(*lead, -1)
 
   def weights(self, name):
     """Matrices the step uses through `taps.dot`, under names unique to this layer."""

@@ -65,7 +65,7 @@ class OutputLayer(nn.Module):
     else:
       w = self.w_out.T if self.vocab_major else self.w_out
       logits = precision.dot(flat, w, self.dtype)
-    return (logits + self.b_out).reshape(*lead, -1)
+    return precision.add_bias(logits, self.b_out).reshape(*lead, -1)
 
 
 def vocab_major_params(params):
