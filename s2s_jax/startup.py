@@ -20,18 +20,19 @@ TF_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
 # glibc's malloc hands every block above its mmap threshold (128 KiB to 32 MiB) back to the kernel
 # on free, and gives each thread an arena whose large blocks are mmapped too. XLA:CPU allocates the
 # step's large temporaries (the logits and their gradient are 57 MB each in the benchmark model)
-# afresh at every execution, so each update page-faulted ~94k new pages, ~366 MB: 13% of an update
-# (experiments/2026-12-01_train_speed). One arena that keeps what is freed reuses those pages.
-# mallopt's parameter numbers, from glibc's malloc.h:
+# afresh at every execution, so each update page-faulted ~94k new pages, ~366 MB: 13-19% of an
+# update. No mmapped blocks, no trimming and at most two arenas reuse those pages (5k faults per
+# update); a thread's arena still maps blocks over ~60 MB afresh (batch 160: 172k faults -> 55k).
+# One arena would take any size, but makes XLA's multi-threaded compiles 60% slower; two, 30%
+# (tcmalloc and jemalloc cost neither, and are left alone when preloaded; experiments/
+# 2026-12-01_train_speed). mallopt's parameter numbers, from glibc's malloc.h:
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
-# S2S_JAX_MALLOC=system leaves malloc as it is; an allocator in LD_PRELOAD (tcmalloc, jemalloc)
-# is left alone too.
-MALLOC_ENV = "S2S_JAX_MALLOC"
+MALLOC_ENV = "S2S_JAX_MALLOC"  # "system": leave malloc as it is
 
 
 def keep_freed_memory() -> bool:
-  """Makes glibc's malloc reuse freed memory instead of returning it to the kernel: one arena, no
-  mmapped blocks, no trimming. Before any thread starts (JAX's thread pools). True if applied."""
+  """Makes glibc's malloc reuse freed memory instead of returning it to the kernel. Call before
+  any thread starts (JAX's thread pools). True if applied."""
   if (os.environ.get(MALLOC_ENV) == "system" or "malloc" in os.environ.get("LD_PRELOAD", "")
       or not sys.platform.startswith("linux")):
     return False
@@ -41,7 +42,7 @@ def keep_freed_memory() -> bool:
   except (OSError, AttributeError):
     return False
   return all(libc.mallopt(param, value) == 1 for param, value in
-             ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
+             ((_M_ARENA_MAX, 2), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
 
 
 def before_imports():

@@ -9,6 +9,9 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
 # One compilation cache for the test session and the programs it starts (subprocesses inherit
 # the variable): tests that build the same step reuse it, concurrently (s2s_jax/compile_cache.py).
 os.environ.setdefault("S2S_JAX_CACHE", "/tmp/s2s_jax_test_cache")
+# Tests compile far more than they run: keep glibc's malloc as it is (startup.keep_freed_memory
+# slows compiles by 30%); tests/test_startup.py checks the setting itself.
+os.environ.setdefault("S2S_JAX_MALLOC", "system")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
