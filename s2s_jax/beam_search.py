@@ -40,6 +40,24 @@ def length_penalty(lengths, alpha: float, beta: float):
   return ((beta + lengths.astype(jnp.float32)) / (beta + 1.0)) ** alpha
 
 
+def _first_max(logits):
+  """(max (N, 1), index of its first occurrence (N, 1)) over the last axis: jnp.argmax, as two
+  plain float max-reductions. XLA:CPU runs argmax's (value, index) reduction unvectorised: 2.5 ms
+  against 0.65 ms at (64, 18726), 16% of greedy decoding (experiments/2026-12-01_train_speed).
+  Indices are exact in float32 below 2^24; a row with NaN (no position equals its max) gives 0."""
+  top = logits.max(axis=-1, keepdims=True)
+  position = jnp.arange(logits.shape[-1], dtype=jnp.float32)
+  first = jnp.where(logits == top, -position, -jnp.inf).max(axis=-1, keepdims=True)
+  return top, jnp.where(first > -jnp.inf, -first, 0.0).astype(jnp.int32)
+
+
+def _logsumexp(logits, row_max):
+  """jax.nn.logsumexp over the last axis, given each row's max (the top-k's first value), which
+  saves it a max pass over the logits. A row of -inf gives -inf."""
+  shift = jnp.where(jnp.isfinite(row_max), row_max, 0.0)
+  return shift + jnp.log(jnp.exp(logits - shift[:, None]).sum(axis=-1))
+
+
 def _select(logits, scores, finished, at_limit, beam: int):
   """The `beam` best continuations of each sentence: (origin beam, token, -score), each (B, K).
 
@@ -51,12 +69,11 @@ def _select(logits, scores, finished, at_limit, beam: int):
   cost, one at its length limit only with </s>.
   """
   batch, vocab = finished.shape[0], logits.shape[-1]
-  lse = jax.nn.logsumexp(logits, axis=-1)
-  if beam == 1:  # greedy: an argmax pass is cheaper than XLA's TopK
-    top_ids = jnp.argmax(logits, axis=-1)[:, None]
-    top = jnp.take_along_axis(logits, top_ids, axis=-1)
+  if beam == 1:  # greedy: a max pass is cheaper than XLA's TopK
+    top, top_ids = _first_max(logits)
   else:
     top, top_ids = jax.lax.top_k(logits, min(beam, vocab))
+  lse = _logsumexp(logits, top[:, 0])
   k = top_ids.shape[-1]
   nll = (lse[:, None] - top).reshape(batch, beam, k)
   top_ids = top_ids.reshape(batch, beam, k)

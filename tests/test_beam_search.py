@@ -193,3 +193,24 @@ def test_evaluation_decodes_with_the_params_it_is_given_and_leaves_the_decoders_
               for d in Decoder(decoder.config, other, decoder.decode_config).decode_ids(sources)]
   assert hyps == expected and hyps != [" ".join(words[t] for t in ids) for ids in before]
   assert decoder.params is own and [d.ids for d in decoder.decode_ids(sources)] == before
+
+
+def test_greedy_first_max_is_argmax_with_ties_and_infinities():
+  logits = jax.random.normal(jax.random.PRNGKey(0), (6, 300))
+  logits = logits.at[1, 7].set(9.0).at[1, 250].set(9.0)  # a tie: the first index wins
+  logits = logits.at[2].set(-jnp.inf).at[2, 299].set(0.0)  # masked-out vocabulary
+  logits = logits.at[3].set(-jnp.inf)  # nothing allowed: argmax's 0
+  top, ids = jax.jit(beam_search_lib._first_max)(logits)
+  np.testing.assert_array_equal(ids[:, 0], jnp.argmax(logits, axis=-1))
+  np.testing.assert_array_equal(top[:, 0], logits.max(axis=-1))
+  assert ids[1, 0] == 7 and ids[2, 0] == 299
+  _, nan_ids = beam_search_lib._first_max(logits.at[4, 3].set(jnp.nan))
+  assert 0 <= int(nan_ids[4, 0]) < 300  # a NaN row still gives an index inside the vocabulary
+
+
+def test_logsumexp_given_the_row_max_is_logsumexp():
+  logits = jax.random.normal(jax.random.PRNGKey(3), (4, 300)).at[1, :200].set(-jnp.inf)
+  got = beam_search_lib._logsumexp(logits, logits.max(axis=-1))
+  np.testing.assert_allclose(got, jax.nn.logsumexp(logits, axis=-1), rtol=1e-6)
+  row = jnp.full((1, 256), -jnp.inf)
+  assert beam_search_lib._logsumexp(row, row.max(axis=-1))[0] == -jnp.inf
