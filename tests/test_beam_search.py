@@ -214,3 +214,14 @@ def test_logsumexp_given_the_row_max_is_logsumexp():
   np.testing.assert_allclose(got, jax.nn.logsumexp(logits, axis=-1), rtol=1e-6)
   row = jnp.full((1, 256), -jnp.inf)
   assert beam_search_lib._logsumexp(row, row.max(axis=-1))[0] == -jnp.inf
+
+
+def test_beam_step_selection_compiles_to_xla_topk_not_a_full_sort():
+  # The benchmark's shapes: 64 sentences x beam 5, 18,726 target words. Using the top-k's first
+  # value as the log-sum-exp's max made XLA:CPU sort every row of logits instead: 20x slower.
+  batch, beam, vocab = 64, 5, 18726
+  select = jax.jit(lambda *a: beam_search_lib._select(*a, beam=beam))
+  text = select.lower(jnp.zeros((batch * beam, vocab)), jnp.zeros((batch, beam)),
+                      jnp.zeros((batch, beam), bool), jnp.zeros((batch,), bool)).compile().as_text()
+  assert 'custom_call_target="TopK"' in text
+  assert not [line for line in text.splitlines() if " sort(" in line and f",{vocab}]" in line]
