@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 
 from configs import lstm_attn  # noqa: E402
 from s2s_jax import config as config_lib  # noqa: E402
-from s2s_jax import manifest, sharding, trainer  # noqa: E402
+import bench_step  # noqa: E402  (this folder)
+from s2s_jax import manifest  # noqa: E402
 
 
 def main(updates: int):
@@ -29,12 +30,7 @@ def main(updates: int):
   cd = lstm_attn.get_config("data=multi30k,peers=true")
   cd.data.batch_size = int(os.environ.get("BS", 64))
   cfg = config_lib.from_configdict(cd)
-  s = trainer.build(cfg, "/tmp/s2s_page_faults")
-  state = trainer.init_state(s, cfg.seed)
-  batch = next(b for b in s.batches.epoch(0) if (b["src"].shape[1], b["trg_in"].shape[1]) == (12, 12))
-  batch = sharding.put_batch(batch, s.mesh)
-  rng = jax.random.PRNGKey(0)
-  step = s.train_step.lower(state, batch, rng).compile()
+  step, state, batch, rng = bench_step.compiled_step(cfg, "/tmp/s2s_page_faults")
   for _ in range(2):  # warm-up
     state, out = step(state, batch, rng)
     jax.block_until_ready(out)

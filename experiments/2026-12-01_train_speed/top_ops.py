@@ -16,7 +16,8 @@ import jax.numpy as jnp  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from s2s_jax import manifest, sharding, step_profile, trainer  # noqa: E402
+import bench_step  # noqa: E402  (this folder)
+from s2s_jax import manifest, step_profile  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true")
@@ -29,12 +30,7 @@ def main(_):
   startup.program(compile_cache=False)
   from s2s_jax import config as config_lib
   cfg = config_lib.from_configdict(FLAGS.config)
-  s = trainer.build(cfg, "/tmp/s2s_top_ops_run")
-  state = trainer.init_state(s, cfg.seed)
-  batch = next(b for b in s.batches.epoch(0) if (b["src"].shape[1], b["trg_in"].shape[1]) == (12, 12))
-  batch = sharding.put_batch(batch, s.mesh)
-  rng = jax.random.PRNGKey(0)
-  compiled = s.train_step.lower(state, batch, rng).compile()
+  compiled, state, batch, rng = bench_step.compiled_step(cfg, "/tmp/s2s_top_ops_run")
   holder = [jax.tree_util.tree_map(jnp.copy, state)]
 
   def run():
