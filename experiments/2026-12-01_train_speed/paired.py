@@ -5,10 +5,12 @@ shared machines differ by up to 2x (README).
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=onednn [--rounds=16]
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_in_gemm
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_reduce
+  PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=dtype  # fp32 / bf16
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=xla_options \
       --options=xla_cpu_use_multi_output_fusion=true
 """
 
+import dataclasses
 import time
 
 from s2s_jax import startup
@@ -26,7 +28,8 @@ from s2s_jax.models import embed, precision  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true")
-flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm", "bias_reduce", "xla_options"],
+flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm", "bias_reduce", "xla_options",
+                                         "dtype"],
                   "What to compare against today's step.")
 flags.DEFINE_list("options", [], "xla_options: compiler options name=value for variant B.")
 flags.DEFINE_integer("rounds", 16, "Alternating rounds (one step of each variant per round).")
@@ -55,7 +58,7 @@ def _option(text):
 def compile_variants(cfg):
   """{name: (compiled step, state, batch)}. Each variant gets its own trainer.build, hence its own
   jax.jit: lowering one jitted function twice reuses its first trace."""
-  def build(**options):
+  def build(cfg=cfg, **options):
     s = trainer.build(cfg, "/tmp/s2s_paired")
     state = trainer.init_state(s, cfg.seed)
     batch = next(b for b in s.batches.epoch(0) if (b["src"].shape[1], b["trg_in"].shape[1]) == (12, 12))
@@ -65,6 +68,9 @@ def compile_variants(cfg):
   if FLAGS.variant == "onednn":
     return {"onednn_off": build(compiler_options={"xla_cpu_use_onednn": False}),
             "onednn_on": build(compiler_options={"xla_cpu_use_onednn": True})}
+  if FLAGS.variant == "dtype":
+    return {dtype: build(dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, dtype=dtype)))
+            for dtype in ("float32", "bfloat16")}
   if FLAGS.variant == "xla_options":
     return {"today": build(), "options": build(compiler_options=dict(map(_option, FLAGS.options)))}
   plain_call, plain_add, out = embed.OutputLayer.__call__, precision.add_bias, {}

@@ -61,10 +61,11 @@ class OutputLayer(nn.Module):
     lead = hidden.shape[:-1]
     flat = hidden.reshape(-1, hidden.shape[-1])
     if self.tied is not None:
-      logits = precision.dot(flat, self.tied.table.T, self.dtype)
+      logits = precision.dot_t(flat, self.tied.table, self.dtype)
+    elif self.vocab_major:
+      logits = precision.dot_t(flat, self.w_out, self.dtype)
     else:
-      w = self.w_out.T if self.vocab_major else self.w_out
-      logits = precision.dot(flat, w, self.dtype)
+      logits = precision.dot(flat, self.w_out, self.dtype)
     return precision.add_bias(logits, self.b_out).reshape(*lead, -1)
 
 

@@ -2,9 +2,10 @@
 
 With dtype "bfloat16", every product with a weight matrix (the recurrences, the input and
 attention projections, the decoder's hidden layer, the convolutions and the output layer) casts
-both operands to bfloat16 and gives its result back as float32. bfloat16 therefore exists only
-inside products: their operands, and the copies of their inputs that the backward pass keeps
-(the backward's products take bfloat16 cotangents). Float32 stays everywhere else:
+both operands to bfloat16 and accumulates in float32: the product's result is float32, never
+rounded to bfloat16. bfloat16 therefore exists only inside products: their operands, and the
+copies of their inputs that the backward pass keeps (the backward's products take bfloat16
+cotangents; their results are float32 too). Float32 stays everywhere else:
 - the parameters, the optimizer state and every gradient the optimizer sees;
 - embeddings as looked up (their gradients scatter-add in float32);
 - all elementwise math: biases, gates, every recurrent state (the LSTM's h and c, the GRU's h),
@@ -22,8 +23,125 @@ import jax.numpy as jnp
 
 
 def dot(x, w, dtype):
-  """x @ w with both operands in `dtype`, the result in float32."""
-  return (x.astype(dtype) @ w.astype(dtype)).astype(jnp.float32)
+  """x @ w with both operands in `dtype`, the result in float32: (..., k) @ (k, n)."""
+  if jnp.dtype(dtype) == jnp.float32:
+    return x.astype(jnp.float32) @ w.astype(jnp.float32)
+  lead = x.shape[:-1]
+  return _low_dot(x.reshape(-1, x.shape[-1]), w).reshape(*lead, w.shape[-1])
+
+
+def dot_t(x, w_t, dtype):
+  """x @ w_t.T for a weight held transposed, (n, k): a tied embedding table, or decoding's
+  vocabulary-major output weight. Operands in `dtype`, the result in float32."""
+  if jnp.dtype(dtype) == jnp.float32:
+    return x.astype(jnp.float32) @ w_t.astype(jnp.float32).T
+  lead = x.shape[:-1]
+  return _low_dot_t(x.reshape(-1, x.shape[-1]), w_t).reshape(*lead, w_t.shape[0])
+
+
+def dot_fixed_weight(x, w):
+  """x @ w for a weight that is not differentiated here (a recurrence's step, whose weight
+  gradient recurrence.scan forms after the loop): x's gradient only. w's dtype is the
+  products'."""
+  if w.dtype == jnp.float32:
+    return x.astype(jnp.float32) @ w
+  lead = x.shape[:-1]
+  return _low_dot_fixed(x.reshape(-1, x.shape[-1]), w).reshape(*lead, w.shape[-1])
+
+
+def weight_gradient(x, g):
+  """x^T g over all leading axes, (..., k) and (..., n) -> (k, n) in float32: the gradient of a
+  weight from its inputs and its product's cotangent, with the operands in x's dtype."""
+  x, g = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
+  if x.dtype == jnp.float32:
+    return x.T @ g.astype(jnp.float32)
+  return _product(_transposed(x), g.astype(x.dtype), contract_rhs=0)
+
+
+# Low precision products. XLA:CPU keeps a bfloat16 x bfloat16 product in bfloat16 (AMX or
+# AVX512-BF16, through YNNPACK) only when its float32 result is asked for in the product itself and
+# its left operand contracts its last axis; otherwise it converts both operands to float32 first.
+# Measured on an AMX Xeon, (768 x 512) @ (512 x 18,726): 610 GFLOP/s so, 180 GFLOP/s with a bfloat16
+# result cast afterwards, and 180 for x^T g (experiments/2026-12-01_train_speed, run 3).
+LOW = jnp.bfloat16
+
+
+def _product(a, b, contract_rhs):
+  """a (m, k) times b, contracting b's axis `contract_rhs`, operands in LOW, result float32."""
+  return jax.lax.dot_general(a.astype(LOW), b.astype(LOW), (((1,), (contract_rhs,)), ((), ())),
+                             preferred_element_type=jnp.float32)
+
+
+def _transposed(x):
+  """x.T, written so that XLA materialises it: a plain transpose is folded into the product's
+  dimensions (x^T g contracting axis 0 of both), the form XLA:CPU computes in float32."""
+  m, k = x.shape
+  return x.reshape(m, k, 1).transpose(1, 2, 0).reshape(k, m)
+
+
+@jax.custom_vjp
+def _low_dot(x, w):
+  return _product(x, w, contract_rhs=0)
+
+
+def _low_dot_fwd(x, w):
+  x_low, w_low = x.astype(LOW), w.astype(LOW)
+  # Empty arrays carry the inputs' dtypes, which the gradients must have.
+  dtypes = (jnp.zeros((0,), x.dtype), jnp.zeros((0,), w.dtype))
+  return _product(x_low, w_low, contract_rhs=0), (x_low, w_low, dtypes)
+
+
+def _low_dot_bwd(res, g):
+  x_low, w_low, (x_dtype, w_dtype) = res
+  g_low = g.astype(LOW)
+  dx = _product(g_low, w_low, contract_rhs=1)  # g @ w^T
+  dw = _product(_transposed(x_low), g_low, contract_rhs=0)  # x^T @ g
+  return dx.astype(x_dtype.dtype), dw.astype(w_dtype.dtype)
+
+
+_low_dot.defvjp(_low_dot_fwd, _low_dot_bwd)
+
+
+@jax.custom_vjp
+def _low_dot_t(x, w_t):
+  return _product(x, w_t, contract_rhs=1)
+
+
+def _low_dot_t_fwd(x, w_t):
+  x_low, w_low = x.astype(LOW), w_t.astype(LOW)
+  dtypes = (jnp.zeros((0,), x.dtype), jnp.zeros((0,), w_t.dtype))
+  return _product(x_low, w_low, contract_rhs=1), (x_low, w_low, dtypes)
+
+
+def _low_dot_t_bwd(res, g):
+  x_low, w_low, (x_dtype, w_dtype) = res
+  g_low = g.astype(LOW)
+  dx = _product(g_low, w_low, contract_rhs=0)  # g @ w_t
+  # (x^T g)^T = g^T x. Transposing x^T g's result instead would be folded into the product as
+  # g contracting its axis 0, which XLA:CPU then fails to run in bfloat16 (DotThunk: "BF16 x BF16
+  # = F32" unsupported).
+  dw = _product(_transposed(g_low), x_low, contract_rhs=0)
+  return dx.astype(x_dtype.dtype), dw.astype(w_dtype.dtype)
+
+
+_low_dot_t.defvjp(_low_dot_t_fwd, _low_dot_t_bwd)
+
+
+@jax.custom_vjp
+def _low_dot_fixed(x, w):
+  return _product(x, w, contract_rhs=0)
+
+
+def _low_dot_fixed_fwd(x, w):
+  return _product(x, w, contract_rhs=0), (w, jnp.zeros((0,), x.dtype))
+
+
+def _low_dot_fixed_bwd(res, g):
+  w, x_dtype = res
+  return _product(g, w, contract_rhs=1).astype(x_dtype.dtype), jnp.zeros_like(w)
+
+
+_low_dot_fixed.defvjp(_low_dot_fixed_fwd, _low_dot_fixed_bwd)
 
 
 @jax.custom_vjp

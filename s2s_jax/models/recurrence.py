@@ -11,10 +11,12 @@ cotangent is dy_t, and the inputs x_t are recorded; after the backward loop dW i
 import jax
 import jax.numpy as jnp
 
+from s2s_jax.models import precision
+
 
 class Taps:
-  """What a step uses for its weight products: `dot(name, x) = x @ weights[name] (+ tap)`, in the
-  weights' dtype (see `cast`) with a float32 result, as precision.dot."""
+  """What a step uses for its weight products: `dot(name, x) = x @ weights[name] (+ tap)`, with
+  operands in the weights' dtype (see `cast`) and a float32 result, as precision.dot."""
 
   def __init__(self, weights, taps=None):
     self.weights = weights
@@ -23,12 +25,12 @@ class Taps:
 
   def dot(self, name, x):
     w = self.weights[name]
-    x = x.astype(w.dtype)
-    y = x @ w
-    if self.taps is not None:  # the tap has the product's dtype, so its cotangent has too
-      self.inputs[name] = x
-      y = y + self.taps[name]
-    return y.astype(jnp.float32)
+    if self.taps is None:  # plain autodiff (the reference), or no gradient at all
+      return precision.dot(x, w, w.dtype)
+    self.inputs[name] = x.astype(w.dtype)
+    # The weight's gradient is formed after the loop, from the recorded inputs and the tap's
+    # cotangent (which is the product's, float32).
+    return precision.dot_fixed_weight(x, w) + self.taps[name]
 
 
 def cast(weights, dtype):
@@ -77,8 +79,7 @@ def scan(step, weights, consts, carry, xs, hoist=True, dtype=jnp.float32):
     d_taps, d_consts, d_carry, d_xs = vjp_fn(g)
     d_weights = {}
     for name, x in inputs.items():
-      lead = tuple(range(x.ndim - 1))
-      d_weights[name] = jnp.tensordot(x, d_taps[name], axes=(lead, lead))
+      d_weights[name] = precision.weight_gradient(x, d_taps[name])
     return d_weights, d_consts, d_carry, d_xs
 
   hoisted.defvjp(fwd, bwd)
@@ -93,7 +94,6 @@ class _ShapeTaps(Taps):
     self.shapes = shapes
 
   def dot(self, name, x):
-    w = self.weights[name]
-    y = x.astype(w.dtype) @ w
+    y = precision.dot_fixed_weight(x, self.weights[name])
     self.shapes[name] = jax.ShapeDtypeStruct(y.shape, y.dtype)
-    return y.astype(jnp.float32)
+    return y
