@@ -1,4 +1,8 @@
-"""The README's main job learns its task: the default config reaches near-perfect BLEU (slow)."""
+"""The README's main job learns its task: the default config reaches near-perfect BLEU (slow).
+
+It runs the first 1,500 of the job's 2,500 updates: the full job reaches validation BLEU 1.0 and
+perplexity 1.0024 at update 1,000 (2026-12-02, AMX Xeon), and the rest is early stopping's
+patience, which tests/test_train.py covers."""
 
 import json
 
@@ -11,7 +15,9 @@ from s2s_jax import trainer
 
 @pytest.mark.slow
 def test_default_config_learns_the_reverse_task(tmp_path):
-  cfg = config_lib.from_configdict(lstm_attn.get_config())
+  cd = lstm_attn.get_config()
+  cd.train.max_num_batches = 1500
+  cfg = config_lib.from_configdict(cd)
   summary = trainer.train(cfg, str(tmp_path))
   assert summary["best"] >= 0.95  # validation BLEU in [0, 1]
   with open(tmp_path / "metrics.jsonl") as f:

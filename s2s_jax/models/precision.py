@@ -18,6 +18,8 @@ anyway (XLA converts around every op), and because the states and softmaxes are 
 With dtype "float32" every cast is the identity, and the math is exactly the float32 model's.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -27,7 +29,7 @@ def dot(x, w, dtype):
   if jnp.dtype(dtype) == jnp.float32:
     return x.astype(jnp.float32) @ w.astype(jnp.float32)
   lead = x.shape[:-1]
-  return _low_dot(x.reshape(-1, x.shape[-1]), w).reshape(*lead, w.shape[-1])
+  return _low_dot(x.reshape(-1, x.shape[-1]), w, False).reshape(*lead, w.shape[-1])
 
 
 def dot_t(x, w_t, dtype):
@@ -36,7 +38,7 @@ def dot_t(x, w_t, dtype):
   if jnp.dtype(dtype) == jnp.float32:
     return x.astype(jnp.float32) @ w_t.astype(jnp.float32).T
   lead = x.shape[:-1]
-  return _low_dot_t(x.reshape(-1, x.shape[-1]), w_t).reshape(*lead, w_t.shape[0])
+  return _low_dot(x.reshape(-1, x.shape[-1]), w_t, True).reshape(*lead, w_t.shape[0])
 
 
 def dot_fixed_weight(x, w):
@@ -61,8 +63,9 @@ def weight_gradient(x, g):
 # Low precision products. XLA:CPU keeps a bfloat16 x bfloat16 product in bfloat16 (AMX or
 # AVX512-BF16, through YNNPACK) only when its float32 result is asked for in the product itself and
 # its left operand contracts its last axis; otherwise it converts both operands to float32 first.
-# Measured on an AMX Xeon, (768 x 512) @ (512 x 18,726): 610 GFLOP/s so, 180 GFLOP/s with a bfloat16
-# result cast afterwards, and 180 for x^T g (experiments/2026-12-01_train_speed, run 3).
+# Measured on an AMX Xeon, (768 x 512) @ (512 x 18,726): 610 GFLOP/s in that form, 180 with a
+# bfloat16 result cast afterwards, and 180 for x^T g written plainly (fp32: 218;
+# experiments/2026-12-01_train_speed, run 3).
 LOW = jnp.bfloat16
 
 
@@ -79,52 +82,36 @@ def _transposed(x):
   return x.reshape(m, k, 1).transpose(1, 2, 0).reshape(k, m)
 
 
-@jax.custom_vjp
-def _low_dot(x, w):
-  return _product(x, w, contract_rhs=0)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _low_dot(x, w, transposed):
+  """x @ w, or x @ w.T for transposed=True, with each gradient product in a form that XLA:CPU
+  keeps in bfloat16."""
+  return _product(x, w, contract_rhs=1 if transposed else 0)
 
 
-def _low_dot_fwd(x, w):
+def _low_dot_fwd(x, w, transposed):
   x_low, w_low = x.astype(LOW), w.astype(LOW)
   # Empty arrays carry the inputs' dtypes, which the gradients must have.
   dtypes = (jnp.zeros((0,), x.dtype), jnp.zeros((0,), w.dtype))
-  return _product(x_low, w_low, contract_rhs=0), (x_low, w_low, dtypes)
+  return _product(x_low, w_low, contract_rhs=1 if transposed else 0), (x_low, w_low, dtypes)
 
 
-def _low_dot_bwd(res, g):
+def _low_dot_bwd(transposed, res, g):
   x_low, w_low, (x_dtype, w_dtype) = res
   g_low = g.astype(LOW)
-  dx = _product(g_low, w_low, contract_rhs=1)  # g @ w^T
-  dw = _product(_transposed(x_low), g_low, contract_rhs=0)  # x^T @ g
+  if transposed:
+    dx = _product(g_low, w_low, contract_rhs=0)  # g @ w_t
+    # (x^T g)^T = g^T x. Transposing x^T g's result instead would be folded into the product
+    # as g contracting its axis 0, which XLA:CPU then fails to run in bfloat16 (DotThunk:
+    # "BF16 x BF16 = F32" unsupported).
+    dw = _product(_transposed(g_low), x_low, contract_rhs=0)
+  else:
+    dx = _product(g_low, w_low, contract_rhs=1)  # g @ w^T
+    dw = _product(_transposed(x_low), g_low, contract_rhs=0)  # x^T @ g
   return dx.astype(x_dtype.dtype), dw.astype(w_dtype.dtype)
 
 
 _low_dot.defvjp(_low_dot_fwd, _low_dot_bwd)
-
-
-@jax.custom_vjp
-def _low_dot_t(x, w_t):
-  return _product(x, w_t, contract_rhs=1)
-
-
-def _low_dot_t_fwd(x, w_t):
-  x_low, w_low = x.astype(LOW), w_t.astype(LOW)
-  dtypes = (jnp.zeros((0,), x.dtype), jnp.zeros((0,), w_t.dtype))
-  return _product(x_low, w_low, contract_rhs=1), (x_low, w_low, dtypes)
-
-
-def _low_dot_t_bwd(res, g):
-  x_low, w_low, (x_dtype, w_dtype) = res
-  g_low = g.astype(LOW)
-  dx = _product(g_low, w_low, contract_rhs=0)  # g @ w_t
-  # (x^T g)^T = g^T x. Transposing x^T g's result instead would be folded into the product as
-  # g contracting its axis 0, which XLA:CPU then fails to run in bfloat16 (DotThunk: "BF16 x BF16
-  # = F32" unsupported).
-  dw = _product(_transposed(g_low), x_low, contract_rhs=0)
-  return dx.astype(x_dtype.dtype), dw.astype(w_dtype.dtype)
-
-
-_low_dot_t.defvjp(_low_dot_t_fwd, _low_dot_t_bwd)
 
 
 @jax.custom_vjp
