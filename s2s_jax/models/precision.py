@@ -104,10 +104,10 @@ def _low_dot_bwd(transposed, res, g):
     # (x^T g)^T = g^T x. Transposing x^T g's result instead would be folded into the product
     # as g contracting its axis 0, which XLA:CPU then fails to run in bfloat16 (DotThunk:
     # "BF16 x BF16 = F32" unsupported).
-    dw = _product(_transposed(g_low), x_low, contract_rhs=0)
+    dw = weight_gradient(g_low, x_low)
   else:
     dx = _product(g_low, w_low, contract_rhs=1)  # g @ w^T
-    dw = _product(_transposed(x_low), g_low, contract_rhs=0)  # x^T @ g
+    dw = weight_gradient(x_low, g_low)  # x^T @ g
   return dx.astype(x_dtype.dtype), dw.astype(w_dtype.dtype)
 
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from s2s_jax.config import ModelConfig
-from s2s_jax.models import cells, initializers, recurrence, registry
+from s2s_jax.models import cells, initializers, precision, recurrence, registry
 from s2s_jax.models.encoder_output import EncoderOutput
 
 
@@ -119,9 +119,10 @@ class RNNDecoder(nn.Module):
         summary = enc.memory[jnp.arange(batch), jnp.maximum(enc.lengths - 1, 0)]
       else:  # avg
         summary = enc.memory.sum(1) / jnp.maximum(enc.lengths, 1)[:, None].astype(enc.memory.dtype)
-      dt = c.dtype
-      init = jnp.einsum("bd,kdh->kbh", summary.astype(dt), self.w_init.astype(dt))
-      flat = list(jnp.tanh(init.astype(jnp.float32) + self.b_init[:, None]))
+      # One (memory, hidden) matrix per initial state, applied as one product.
+      w = self.w_init.transpose(1, 0, 2).reshape(self.w_init.shape[1], count * hidden)
+      init = precision.dot(summary, w, c.dtype).reshape(batch, count, hidden).transpose(1, 0, 2)
+      flat = list(jnp.tanh(init + self.b_init[:, None]))
     n = self.cell.num_states
     states = tuple(tuple(flat[i * n:(i + 1) * n]) for i in range(c.num_layers_decoder))
     memory = self.attention.prepare(enc.memory, enc.mask)
