@@ -1,5 +1,9 @@
-"""Pure train and eval steps: (state, batch, rng) -> (state, metric sums). No collectives: the
-trainer jits them with shardings and XLA inserts the gradient all-reduce."""
+"""Pure train and eval steps: (state, batch, rng) -> (state, metric sums).
+
+With axis_name set, a step runs once per device on that device's rows (sharding.data_parallel)
+and combines across devices itself: one sum of the gradients and the metric sums after the
+backward pass. Without it, the batch is whole and there are no collectives.
+"""
 
 import flax
 import jax
@@ -7,6 +11,12 @@ import jax.numpy as jnp
 import optax
 
 from s2s_jax import losses
+from s2s_jax.data.vocab import PAD_ID
+
+
+def _sum(tree, axis_name):
+  """The sum over devices (axis_name None: one device, the tree itself)."""
+  return tree if axis_name is None else jax.lax.psum(tree, axis_name)
 
 
 @flax.struct.dataclass
@@ -24,19 +34,28 @@ def init_state(model, tx, rng, example_batch) -> TrainState:
 
 
 def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
-               accuracy: bool = False):
-  """accuracy: also count correct argmax predictions (an extra pass over the logits)."""
+               accuracy: bool = False, axis_name: str | None = None):
+  """accuracy: also count correct argmax predictions (an extra pass over the logits).
+  axis_name: the devices' mesh axis when each device holds its rows only."""
   rng = jax.random.fold_in(rng, state.step)
+  # The loss is normalised by the whole batch's token count, so each device's gradient is its
+  # share of the global one and the sum over devices is the gradient of the whole batch.
+  count = _sum((batch["trg_out"] != PAD_ID).sum().astype(jnp.float32), axis_name)
+  if axis_name is not None:
+    rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))  # own dropout masks per device
 
   def loss_fn(params):
     logits = state.apply_fn({"params": params}, batch["src"], batch["trg_in"], train=True,
                             rngs={"dropout": rng})
-    loss, nll, count = losses.cross_entropy(logits, batch["trg_out"], label_smoothing)
+    loss, nll, _ = losses.cross_entropy(logits, batch["trg_out"], label_smoothing)
     correct = (losses.correct_count(jax.lax.stop_gradient(logits), batch["trg_out"])
                if accuracy else jnp.zeros(()))
-    return loss / jnp.maximum(count, 1.0), (nll, count, correct)
+    return loss / jnp.maximum(count, 1.0), (nll, correct)
 
-  grads, (nll, count, correct) = jax.grad(loss_fn, has_aux=True)(state.params)
+  # Each device's gradient is its rows' share; one sum after the backward pass makes them the
+  # whole batch's.
+  grads, (nll, correct) = jax.grad(loss_fn, has_aux=True)(state.params)
+  grads, nll, correct = _sum((grads, nll, correct), axis_name)
   # A finite loss can still have inf/NaN gradients (an overflow in the backward pass), and
   # clipping would pass them on as NaN. The global norm is what clip_by_global_norm computes too,
   # so XLA shares the pass.
@@ -56,7 +75,8 @@ def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
   return new, {"nll": nll, "tokens": count, "correct": correct, "finite": finite}
 
 
-def eval_step(params, batch, apply_fn):
+def eval_step(params, batch, apply_fn, axis_name: str | None = None):
   logits = apply_fn({"params": params}, batch["src"], batch["trg_in"])
   _, nll, count = losses.cross_entropy(logits, batch["trg_out"])
-  return {"nll": nll, "tokens": count, "correct": losses.correct_count(logits, batch["trg_out"])}
+  return _sum({"nll": nll, "tokens": count,
+               "correct": losses.correct_count(logits, batch["trg_out"])}, axis_name)

@@ -64,11 +64,13 @@ def build(cfg: ExperimentConfig, workdir: str, devices=None) -> Setup:
                                   cfg.seed, jax.process_index(), jax.process_count())
   model = Seq2Seq(model_config)
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
-  train_step = jax.jit(functools.partial(steps.train_step, label_smoothing=cfg.train.label_smoothing,
-                                         accuracy=cfg.train.training_metric == "accuracy"),
-                       in_shardings=(repl, data, repl), out_shardings=(repl, repl), donate_argnums=0)
-  eval_step = jax.jit(functools.partial(steps.eval_step, apply_fn=model.apply),
-                      in_shardings=(repl, data), out_shardings=repl)
+  train_step = jax.jit(sharding.data_parallel(functools.partial(
+      steps.train_step, label_smoothing=cfg.train.label_smoothing,
+      accuracy=cfg.train.training_metric == "accuracy", axis_name=sharding.DATA), mesh, 3),
+      in_shardings=(repl, data, repl), out_shardings=(repl, repl), donate_argnums=0)
+  eval_step = jax.jit(sharding.data_parallel(functools.partial(
+      steps.eval_step, apply_fn=model.apply, axis_name=sharding.DATA), mesh, 2),
+      in_shardings=(repl, data), out_shardings=repl)
   return Setup(model_config, corpus, mesh, buckets, rows, batches, model,
                optim.make_optimizer(cfg.train), train_step, eval_step)
 
