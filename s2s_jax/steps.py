@@ -52,8 +52,6 @@ def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
                if accuracy else jnp.zeros(()))
     return loss / jnp.maximum(count, 1.0), (nll, correct)
 
-  # Each device's gradient is its rows' share; one sum after the backward pass makes them the
-  # whole batch's.
   grads, (nll, correct) = jax.grad(loss_fn, has_aux=True)(state.params)
   grads, nll, correct = _sum((grads, nll, correct), axis_name)
   # A finite loss can still have inf/NaN gradients (an overflow in the backward pass), and
