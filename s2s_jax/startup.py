@@ -18,14 +18,16 @@ TF_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
 # glibc's malloc hands every block above its mmap threshold (128 KiB to 32 MiB) back to the kernel
-# on free, and gives each thread an arena whose large blocks are mmapped too. XLA:CPU allocates the
-# step's large temporaries (the logits and their gradient are 57 MB each in the benchmark model)
-# afresh at every execution, so each update page-faulted ~94k new pages, ~366 MB: 13-19% of an
-# update. No mmapped blocks, no trimming and at most two arenas reuse those pages (5k faults per
-# update); a thread's arena still maps blocks over ~60 MB afresh (batch 160: 172k faults -> 55k).
-# One arena would take any size, but makes XLA's multi-threaded compiles 60% slower; two, 30%
-# (tcmalloc and jemalloc cost neither, and are left alone when preloaded; experiments/
-# 2026-12-01_train_speed). mallopt's parameter numbers, from glibc's malloc.h:
+# on free, and gives each thread an arena whose blocks over ~64 MB are always mmapped. XLA:CPU
+# allocates a step's temporaries afresh at every execution, as one block (273 MB for the benchmark
+# model's (12, 12) batch), so an update page-faulted that block in anew: ~70k pages, and a first
+# touch costs ~0.8 ms per MB on these VMs, up to a fifth of the update. No mmapped blocks, no
+# trimming and a single arena (the main heap, which takes any size) reuse those pages: 0-6k faults
+# per update, 13% faster updates in s2s-bench on a Zen 4 EPYC, compiles within noise there. With
+# two arenas the faults depended on which thread happened to allocate the block (5k to 70k), which
+# was much of the run-to-run spread of the benchmark (experiments/2026-12-01_train_speed, run 6).
+# tcmalloc and jemalloc do as well and are left alone when preloaded. mallopt's parameter numbers,
+# from glibc's malloc.h:
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 MALLOC_ENV = "S2S_JAX_MALLOC"  # "system": leave malloc as it is
 
@@ -42,7 +44,7 @@ def keep_freed_memory() -> bool:
   except (OSError, AttributeError):
     return False
   return all(libc.mallopt(param, value) == 1 for param, value in
-             ((_M_ARENA_MAX, 2), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
+             ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
 
 
 def before_imports():

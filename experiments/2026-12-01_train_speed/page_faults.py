@@ -30,7 +30,9 @@ def main(updates: int):
   cd = lstm_attn.get_config("data=multi30k,peers=true")
   cd.data.batch_size = int(os.environ.get("BS", 64))
   cfg = config_lib.from_configdict(cd)
+  start = time.perf_counter()
   step, state, batch, rng = bench_step.compiled_step(cfg, "/tmp/s2s_page_faults")
+  compile_s = time.perf_counter() - start
   for _ in range(2):  # warm-up
     state, out = step(state, batch, rng)
     jax.block_until_ready(out)
@@ -42,9 +44,10 @@ def main(updates: int):
     times.append(time.perf_counter() - start)
   faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
   print(f"{manifest.cpu()}; batch {cfg.data.batch_size}; S2S_JAX_MALLOC="
-        f"{os.environ.get('S2S_JAX_MALLOC', '')} LD_PRELOAD={os.environ.get('LD_PRELOAD', '')}")
+        f"{os.environ.get('S2S_JAX_MALLOC', '')} LD_PRELOAD={os.environ.get('LD_PRELOAD', '')} "
+        f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '')}")
   print(f"median {1000 * np.median(times):.1f} ms min {1000 * min(times):.1f}; "
-        f"minor faults/step {faults / updates:.0f}")
+        f"minor faults/step {faults / updates:.0f}; build and compile {compile_s:.1f} s")
 
 
 if __name__ == "__main__":
