@@ -6,6 +6,7 @@ shared machines differ by up to 2x (README).
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_in_gemm
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_reduce
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=dtype  # fp32 / bf16
+  PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=attention_kept
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=xla_options \
       --options=xla_cpu_use_multi_output_fusion=true
 """
@@ -25,11 +26,12 @@ from ml_collections import config_flags  # noqa: E402
 
 from s2s_jax import manifest, sharding, trainer  # noqa: E402
 from s2s_jax.models import embed, precision  # noqa: E402
+from s2s_jax.models.attention import mlp  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true")
 flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm", "bias_reduce", "xla_options",
-                                         "dtype"],
+                                         "dtype", "attention_kept"],
                   "What to compare against today's step.")
 flags.DEFINE_list("options", [], "xla_options: compiler options name=value for variant B.")
 flags.DEFINE_integer("rounds", 16, "Alternating rounds (one step of each variant per round).")
@@ -75,6 +77,14 @@ def compile_variants(cfg):
     return {"today": build(), "options": build(compiler_options=dict(map(_option, FLAGS.options)))}
   plain_call, plain_add, out = embed.OutputLayer.__call__, precision.add_bias, {}
   out["today"] = build()
+  if FLAGS.variant == "attention_kept":  # MLP attention's tanh kept per step, not recomputed
+    checkpointed = mlp.scores
+    mlp.scores = checkpointed.__wrapped__
+    try:
+      out[FLAGS.variant] = build()
+    finally:
+      mlp.scores = checkpointed
+    return out
   if FLAGS.variant == "bias_in_gemm":
     embed.OutputLayer.__call__ = bias_in_gemm
   else:

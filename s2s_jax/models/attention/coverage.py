@@ -22,6 +22,6 @@ class CoverageAttention(mlp.MLPAttention):
   @staticmethod
   def attend(taps, consts, query, coverage):
     q = taps.dot("att_q2h", query)
-    hidden = consts["projected"] + q[:, None, :] + coverage[:, :, None] * consts["w_c2h"]
-    context, probs = base.attend_scores(jnp.tanh(hidden) @ consts["v"], consts)
+    context, probs = base.attend_scores(
+        mlp.scores(consts["projected"], q, consts["v"], coverage, consts["w_c2h"]), consts)
     return context, probs, coverage + probs
