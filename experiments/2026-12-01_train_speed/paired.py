@@ -7,6 +7,8 @@ shared machines differ by up to 2x (README).
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=bias_reduce
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=dtype  # fp32 / bf16
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=attention_kept
+  PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=config \
+      --overrides=train.optimizer_type=sgd   # a bound on Adam's share, not the same math
   PYTHONPATH=. python experiments/2026-12-01_train_speed/paired.py --variant=xla_options \
       --options=xla_cpu_use_multi_output_fusion=true
 """
@@ -24,16 +26,18 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from s2s_jax import manifest, sharding, trainer  # noqa: E402
+from s2s_jax import config as config_lib, manifest, sharding, trainer  # noqa: E402
 from s2s_jax.models import embed, precision  # noqa: E402
 from s2s_jax.models.attention import mlp  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/lstm_attn.py:data=multi30k,peers=true")
 flags.DEFINE_enum("variant", "onednn", ["onednn", "bias_in_gemm", "bias_reduce", "xla_options",
-                                         "dtype", "attention_kept"],
+                                         "dtype", "attention_kept", "config"],
                   "What to compare against today's step.")
 flags.DEFINE_list("options", [], "xla_options: compiler options name=value for variant B.")
+flags.DEFINE_list("overrides", [], "config: section.key=value overrides for variant B, e.g. "
+                  "train.optimizer_type=sgd (a bound on what a piece costs, not the same math).")
 flags.DEFINE_integer("rounds", 16, "Alternating rounds (one step of each variant per round).")
 
 
@@ -73,6 +77,13 @@ def compile_variants(cfg):
   if FLAGS.variant == "dtype":
     return {dtype: build(dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, dtype=dtype)))
             for dtype in ("float32", "bfloat16")}
+  if FLAGS.variant == "config":
+    b = FLAGS.config.copy_and_resolve_references()
+    for item in FLAGS.overrides:
+      key, value = item.split("=", 1)
+      section, name = key.split(".")
+      b[section][name] = type(b[section][name])(_option(item)[1])
+    return {"today": build(), "overrides": build(config_lib.from_configdict(b))}
   if FLAGS.variant == "xla_options":
     return {"today": build(), "options": build(compiler_options=dict(map(_option, FLAGS.options)))}
   plain_call, plain_add, out = embed.OutputLayer.__call__, precision.add_bias, {}
@@ -103,7 +114,6 @@ def program(compiled):
 
 def main(_):
   startup.program(compile_cache=False)
-  from s2s_jax import config as config_lib
   cfg = config_lib.from_configdict(FLAGS.config)
   variants = compile_variants(cfg)
   a, b = (program(v[0]) for v in variants.values())
