@@ -23,9 +23,12 @@ TF_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
 # model's (12, 12) batch), so an update page-faulted that block in anew: ~70k pages, and a first
 # touch costs ~0.8 ms per MB on these VMs, up to a fifth of the update. No mmapped blocks, no
 # trimming and a single arena (the main heap, which takes any size) reuse those pages: 0-6k faults
-# per update, 13% faster updates in s2s-bench on a Zen 4 EPYC, compiles within noise there. With
-# two arenas the faults depended on which thread happened to allocate the block (5k to 70k), which
-# was much of the run-to-run spread of the benchmark (experiments/2026-12-01_train_speed, run 6).
+# per update. On a Zen 4 EPYC (s2s-bench, fp32, 9 batch shapes): 659-767 ms per update against
+# 738-894 with two arenas, whose faults depended on which thread happened to allocate the block
+# (5k to 70k, much of the run-to-run spread), but compiles 20-35% slower (53-63 s against 39-50 s:
+# XLA's compiler threads contend for the one arena). A long run gains far more than it pays. (Two
+# arenas with synchronous dispatch, which allocates on the main thread, compile as fast and run
+# 723-737 ms.) experiments/2026-12-01_train_speed, run 6.
 # tcmalloc and jemalloc do as well and are left alone when preloaded. mallopt's parameter numbers,
 # from glibc's malloc.h:
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
