@@ -199,6 +199,11 @@ class TrainConfig:
   keep_last_checkpoints: int = 2
   num_examples: int = 5  # example translations printed at the end
   max_nonfinite_in_a_row: int = 10  # skipped non-finite updates in a row that stop the run
+  # Gradient accumulation (beyond SageMaker): each device's rows of a batch run as this many
+  # micro-batches, one after the other, with the gradients summed before the one update.
+  # data.batch_size stays the update's size, so the update is the same as with 1 (equal up to the
+  # order of summation, and the dropout masks) at 1/micro_batches of the activation memory.
+  micro_batches: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,6 +361,7 @@ def _validate(c, where):
     need(c.max_num_epochs >= 0, "max_num_epochs", "must be >= 0 (0: no limit)")
     need(c.min_num_epochs >= 0, "min_num_epochs", "must be >= 0")
     need(c.max_nonfinite_in_a_row > 0, "max_nonfinite_in_a_row", "must be positive")
+    need(c.micro_batches >= 1, "micro_batches", "must be >= 1 (1: no gradient accumulation)")
     need(c.checkpoint_frequency_num_batches > 0, "checkpoint_frequency_num_batches", "must be positive")
     need(0.0 <= c.label_smoothing < 1.0, "label_smoothing", "must be in [0, 1)")
   elif isinstance(c, DecodeConfig):

@@ -34,9 +34,11 @@ def init_state(model, tx, rng, example_batch) -> TrainState:
 
 
 def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
-               accuracy: bool = False, axis_name: str | None = None):
+               accuracy: bool = False, axis_name: str | None = None, micro_batches: int = 1):
   """accuracy: also count correct argmax predictions (an extra pass over the logits).
-  axis_name: the devices' mesh axis when each device holds its rows only."""
+  axis_name: the devices' mesh axis when each device holds its rows only.
+  micro_batches: the rows run as this many consecutive micro-batches (gradient accumulation);
+  the update is the same, since each micro-batch's loss is normalised by the whole batch's count."""
   rng = jax.random.fold_in(rng, state.step)
   # The loss is normalised by the whole batch's token count, so each device's gradient is its
   # share of the global one and the sum over devices is the gradient of the whole batch.
@@ -44,15 +46,30 @@ def train_step(state: TrainState, batch, rng, label_smoothing: float = 0.0,
   if axis_name is not None:
     rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))  # own dropout masks per device
 
-  def loss_fn(params):
-    logits = state.apply_fn({"params": params}, batch["src"], batch["trg_in"], train=True,
+  def loss_fn(params, rows, rng):
+    logits = state.apply_fn({"params": params}, rows["src"], rows["trg_in"], train=True,
                             rngs={"dropout": rng})
-    loss, nll, _ = losses.cross_entropy(logits, batch["trg_out"], label_smoothing)
-    correct = (losses.correct_count(jax.lax.stop_gradient(logits), batch["trg_out"])
+    loss, nll, _ = losses.cross_entropy(logits, rows["trg_out"], label_smoothing)
+    correct = (losses.correct_count(jax.lax.stop_gradient(logits), rows["trg_out"])
                if accuracy else jnp.zeros(()))
     return loss / jnp.maximum(count, 1.0), (nll, correct)
 
-  grads, (nll, correct) = jax.grad(loss_fn, has_aux=True)(state.params)
+  grad_fn = jax.grad(loss_fn, has_aux=True)
+  if micro_batches == 1:
+    grads, (nll, correct) = grad_fn(state.params, batch, rng)
+  else:
+    micro = jax.tree_util.tree_map(
+        lambda a: a.reshape(micro_batches, a.shape[0] // micro_batches, *a.shape[1:]), batch)
+
+    def accumulate(total, xs):
+      rows, index = xs
+      part = grad_fn(state.params, rows, jax.random.fold_in(rng, index))
+      return jax.tree_util.tree_map(jnp.add, total, part), None
+
+    zeros = (jax.tree_util.tree_map(jnp.zeros_like, state.params),
+             (jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32)))
+    (grads, (nll, correct)), _ = jax.lax.scan(accumulate, zeros,
+                                              (micro, jnp.arange(micro_batches)))
   grads, nll, correct = _sum((grads, nll, correct), axis_name)
   # A finite loss can still have inf/NaN gradients (an overflow in the backward pass), and
   # clipping would pass them on as NaN. The global norm is what clip_by_global_norm computes too,

@@ -59,14 +59,16 @@ def build(cfg: ExperimentConfig, workdir: str, devices=None) -> Setup:
       max_seq_len_source=cfg.data.max_seq_len_source, max_seq_len_target=cfg.data.max_seq_len_target)
   mesh = sharding.make_mesh(devices)
   buckets = pipeline.define_buckets(cfg.data, stats.mean)
-  rows = pipeline.batch_sizes(buckets, cfg.data, mesh.size)
+  # Every device's rows split into train.micro_batches equal micro-batches.
+  rows = pipeline.batch_sizes(buckets, cfg.data, mesh.size * cfg.train.micro_batches)
   batches = pipeline.TrainBatches(corpus.train, buckets, [r // jax.process_count() for r in rows],
                                   cfg.seed, jax.process_index(), jax.process_count())
   model = Seq2Seq(model_config)
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
   train_step = jax.jit(sharding.data_parallel(functools.partial(
       steps.train_step, label_smoothing=cfg.train.label_smoothing,
-      accuracy=cfg.train.training_metric == "accuracy", axis_name=sharding.DATA), mesh, 3),
+      accuracy=cfg.train.training_metric == "accuracy", axis_name=sharding.DATA,
+      micro_batches=cfg.train.micro_batches), mesh, 3),
       in_shardings=(repl, data, repl), out_shardings=(repl, repl), donate_argnums=0)
   eval_step = jax.jit(sharding.data_parallel(functools.partial(
       steps.eval_step, apply_fn=model.apply, axis_name=sharding.DATA), mesh, 2),

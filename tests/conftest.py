@@ -27,6 +27,25 @@ compile_cache.configure()
 MULTI30K = ROOT.parent / "shared" / "data" / "multi30k"
 
 
+def gpus():
+  """The GPUs JAX sees (none with the CPU build of jaxlib)."""
+  import jax
+  try:
+    return jax.devices("gpu")
+  except RuntimeError:
+    return []
+
+
+def pytest_collection_modifyitems(config, items):
+  del config
+  if gpus():
+    return
+  skip = pytest.mark.skip(reason="needs a GPU, and JAX sees none (the GPU build: README, Setup)")
+  for item in items:
+    if "gpu" in item.keywords:
+      item.add_marker(skip)
+
+
 @pytest.fixture
 def multi30k():
   if not (MULTI30K / "train.en").exists():

@@ -1,0 +1,62 @@
+"""Gradient accumulation (train.micro_batches): k micro-batches give the update of the whole batch,
+on one device and on four, and a training run with them learns as the run without."""
+
+import functools
+
+import jax
+import numpy as np
+import pytest
+
+from s2s_jax import config as config_lib, sharding, steps, trainer
+from conftest import tiny_config
+from test_data_parallel import FAST_COMPILE, _four_devices, _setup
+
+
+def _sgd_change(state, new):
+  return [np.asarray(b) - np.asarray(a)
+          for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(new.params))]
+
+
+def _step(micro_batches, axis_name=None):
+  return functools.partial(steps.train_step, micro_batches=micro_batches, axis_name=axis_name)
+
+
+@pytest.mark.parametrize("micro_batches", [2, 4])
+def test_micro_batches_take_the_same_step_as_the_whole_batch(micro_batches):
+  _, state, batch = _setup()  # 8 rows of unequal token counts; SGD at rate 1
+  one, one_out = jax.jit(_step(1), compiler_options=FAST_COMPILE)(state, batch, jax.random.PRNGKey(1))
+  split, split_out = jax.jit(_step(micro_batches), compiler_options=FAST_COMPILE)(
+      state, batch, jax.random.PRNGKey(1))
+  # A micro-batch normalised by its own token count, or gradients averaged instead of summed,
+  # would move the parameters by a different amount.
+  for a, b in zip(_sgd_change(state, one), _sgd_change(state, split)):
+    np.testing.assert_allclose(b, a, rtol=2e-4, atol=1e-6)
+  for key in ("nll", "tokens", "finite"):
+    np.testing.assert_allclose(float(split_out[key]), float(one_out[key]), rtol=1e-6)
+
+
+def test_four_devices_with_micro_batches_take_the_step_of_one_device():
+  mesh = _four_devices()
+  _, state, batch = _setup()
+  one, _ = jax.jit(_step(1), compiler_options=FAST_COMPILE)(state, batch, jax.random.PRNGKey(1))
+  repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
+  step = jax.jit(sharding.data_parallel(_step(2, sharding.DATA), mesh, 3),
+                 in_shardings=(repl, data, repl), out_shardings=(repl, repl),
+                 compiler_options=FAST_COMPILE)
+  four, _ = step(sharding.put_replicated(state, mesh), sharding.put_batch(batch, mesh),
+                 jax.random.PRNGKey(1))
+  for a, b in zip(_sgd_change(state, one), _sgd_change(state, four)):
+    np.testing.assert_allclose(b, a, rtol=2e-4, atol=1e-6)
+
+
+def test_a_run_with_micro_batches_learns_as_the_run_without(tmp_path):
+  # The tiny config has no dropout: the runs differ only in the order of summation.
+  whole = trainer.train(tiny_config(), str(tmp_path / "whole"))
+  split = trainer.train(tiny_config(train__micro_batches=2), str(tmp_path / "split"))
+  assert split["steps"] == whole["steps"] == 8
+  np.testing.assert_allclose(split["best"], whole["best"], rtol=1e-3)
+
+
+def test_micro_batches_must_be_positive():
+  with pytest.raises(config_lib.ConfigError, match=r"micro_batches.*must be >= 1"):
+    tiny_config(train__micro_batches=0)
