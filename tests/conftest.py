@@ -4,8 +4,13 @@ import os
 import pathlib
 import sys
 
+# XLA:CPU aborts the process when a collective's participants have not all arrived within 40 s.
+# Under the suite's load (2 workers, each with 4 fake devices, beside the programs the tests
+# start) a device's thread can be starved that long even where no step can deadlock (the steps
+# sum once, outside any loop: tests/test_data_parallel.py); a worker crashed so in sort-cnn, once.
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=4").strip()
+                           " --xla_force_host_platform_device_count=4"
+                           " --xla_cpu_collective_call_terminate_timeout_seconds=600").strip()
 # One compilation cache for the test session and the programs it starts (subprocesses inherit
 # the variable): tests that build the same step reuse it, concurrently (s2s_jax/compile_cache.py).
 os.environ.setdefault("S2S_JAX_CACHE", "/tmp/s2s_jax_test_cache")
