@@ -80,9 +80,9 @@ def compile_variants(cfg):
   if FLAGS.variant == "config":
     b = FLAGS.config.copy_and_resolve_references()
     for item in FLAGS.overrides:
-      key, value = item.split("=", 1)
+      key, value = _option(item)
       section, name = key.split(".")
-      b[section][name] = type(b[section][name])(_option(item)[1])
+      b[section][name] = type(b[section][name])(value)
     return {"today": build(), "overrides": build(config_lib.from_configdict(b))}
   if FLAGS.variant == "xla_options":
     return {"today": build(), "options": build(compiler_options=dict(map(_option, FLAGS.options)))}
