@@ -14,10 +14,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+import subprocesses
 from configs import tiny
 from s2s_jax import hyper
 from s2s_jax.errors import ConfigError
-from s2s_jax.sweeps import definition, sagemaker_ranges, study as study_lib
+from s2s_jax.sweeps import definition, runner, sagemaker_ranges, study as study_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,8 +34,7 @@ def _sweep_file(tmp_path, body, name="sweep.py"):
 
 
 def _cli(*args, timeout=600):
-  return subprocess.run([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=timeout)
+  return subprocesses.python("-m", "s2s_jax.bin.sweep", *args, timeout=timeout)
 
 
 def _manifest_sessions(folder):
@@ -208,8 +208,8 @@ def test_a_trial_whose_runner_died_is_queued_again_once(tmp_path):
   sweep = _check(hyper.sweep("seed", [1, 2]))
   first = study_lib.Study(storage, "s", sweep)
   trial = first.claim(allow_new=True)
-  dead = subprocess.Popen([sys.executable, "-c", "pass"])
-  dead.wait()
+  dead = subprocesses.start([sys.executable, "-c", "pass"])
+  subprocesses.finish(dead, timeout=60)
   trial.set_user_attr("runner", f"{first.runner.rpartition(':')[0]}:{dead.pid}")
   second, third = study_lib.Study(storage, "s", sweep), study_lib.Study(storage, "s", sweep)
   assert second.recover_stale() == [trial.number]
@@ -309,14 +309,14 @@ def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_pat
   workdir = str(tmp_path / "sweep")
   args = ["--config=configs/tiny.py", *TRIAL_STEPS, f"--sweep={sweep}", f"--workdir={workdir}",
           "--workers=2", "--test=none"]
-  proc = subprocess.Popen([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  proc = subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
   first = os.path.join(workdir, "trials", "rnn_cell_type=lstm+seed=1")
   deadline = time.time() + 300
   while not _has_checkpoint(first) and time.time() < deadline and proc.poll() is None:
     time.sleep(0.5)
   proc.send_signal(signal.SIGINT)  # Ctrl-C
-  out, _ = proc.communicate(timeout=300)
+  out, _ = subprocesses.finish(proc, timeout=300)
   assert proc.returncode == 130, out
   assert "rerun the same command to resume" in out
   assert _manifest_sessions(first)[-1]["status"] == "interrupted"
@@ -345,9 +345,8 @@ def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_pat
   assert again.returncode == 0 and "starts on" not in again.stdout
   # The report re-creates the tables from the folder alone.
   os.remove(os.path.join(workdir, "results.md"))
-  report = subprocess.run([sys.executable, "-m", "s2s_jax.bin.report", f"--workdir={workdir}",
-                           "--baseline=rnn_cell_type=gru"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+  report = subprocesses.python("-m", "s2s_jax.bin.report", f"--workdir={workdir}",
+                               "--baseline=rnn_cell_type=gru", timeout=300)
   assert report.returncode == 0, report.stderr
   assert "Baseline: `rnn_cell_type=gru`" in report.stdout
   assert os.path.exists(os.path.join(workdir, "results.md"))
@@ -431,14 +430,14 @@ def test_a_killed_runner_stops_its_trials_and_the_next_runner_resumes_them(tmp_p
   workdir = str(tmp_path / "sweep")
   args = ["--config=configs/tiny.py", *TRIAL_STEPS, f"--sweep={sweep}", f"--workdir={workdir}",
           "--test=none"]
-  proc = subprocess.Popen([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  proc = subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   trial = os.path.join(workdir, "trials", "seed=1")
   deadline = time.time() + 300
   while not _has_checkpoint(trial) and time.time() < deadline:
     time.sleep(0.5)
-  proc.kill()  # SIGKILL: no chance to stop its trial itself
-  proc.wait()
+  proc.kill()  # SIGKILL to the runner alone: no chance to stop its trial itself
+  proc.wait(timeout=60)
   deadline = time.time() + 120
   while _manifest_sessions(trial)[-1]["status"] == "running" and time.time() < deadline:
     time.sleep(0.5)
@@ -447,6 +446,56 @@ def test_a_killed_runner_stops_its_trials_and_the_next_runner_resumes_them(tmp_p
   assert out.returncode == 0, out.stdout + out.stderr
   assert "had lost its runner: queued again" in out.stdout
   assert [s["status"] for s in _manifest_sessions(trial)] == ["interrupted", "finished"]
+
+
+# A trial that prints the SIGTERM it gets, then exits (the trainer checkpoints there); the log
+# also holds its command, so the tests look for whole lines.
+_TRIAL = """
+import signal, sys, time
+def stop(*_):
+  print("SIGTERM", flush=True)
+  sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("started", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_trial_starts_in_a_session_of_its_own_with_no_python_between_fork_and_exec(
+    tmp_path, monkeypatch):
+  """preexec_fn runs Python in the forked child, which is unsafe once the runner has threads."""
+  popen, calls = subprocess.Popen, []
+  monkeypatch.setattr(runner.subprocess, "Popen",
+                      lambda *a, **kw: calls.append(kw) or popen(*a, **kw))
+  leads_its_session = "import os; print(os.getsid(0) == os.getpid())"
+  proc = runner.Runner._spawn([sys.executable, "-c", leads_its_session], str(tmp_path),
+                              runner.Slot("test", {}))
+  assert proc.wait(timeout=60) == 0
+  assert "preexec_fn" not in calls[0] and calls[0]["start_new_session"]
+  assert (tmp_path / "train.log").read_text().splitlines()[-1] == "True"
+
+
+def test_a_trial_gets_sigterm_when_its_runner_is_killed(tmp_path):
+  """The runner's end, cheaply: a stand-in runner starts a trial the runner's way and is
+  SIGKILLed; the kernel sends its trial SIGTERM (a real trial then checkpoints and exits)."""
+  stand_in = ("import sys, time\n"
+              "from s2s_jax.sweeps import runner\n"
+              f"runner.Runner._spawn([sys.executable, '-c', {_TRIAL!r}], {str(tmp_path)!r}, "
+              "runner.Slot('test', {}))\n"
+              "time.sleep(120)\n")
+  proc = subprocesses.start([sys.executable, "-c", stand_in])
+  log = tmp_path / "train.log"
+  _wait_for(lambda: log.exists() and "started" in log.read_text().splitlines())
+  proc.kill()  # SIGKILL to the runner alone: its trial is in a session of its own
+  proc.wait(timeout=60)
+  _wait_for(lambda: "SIGTERM" in log.read_text().splitlines())
+  assert log.read_text().splitlines()[-1] == "SIGTERM"
+
+
+def _wait_for(condition, timeout=60):
+  deadline = time.time() + timeout
+  while not condition() and time.time() < deadline:
+    time.sleep(0.05)
 
 
 def _has_checkpoint(folder):
@@ -479,10 +528,10 @@ def test_two_runners_on_one_study_never_run_a_trial_twice(tmp_path):
   workdir = str(tmp_path / "sweep")
   args = ["--config=configs/tiny.py", "--sweep=configs/tiny_sweep.py", f"--workdir={workdir}",
           "--workers=1", "--test=none"]
-  procs = [subprocess.Popen([sys.executable, "-m", "s2s_jax.bin.sweep", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  procs = [subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
            for _ in range(2)]
-  outs = [p.communicate(timeout=600)[0] for p in procs]
+  outs = [subprocesses.finish(p, timeout=600)[0] for p in procs]
   assert all(p.returncode == 0 for p in procs), outs
   started = [line for out in outs for line in out.splitlines() if " starts on " in line]
   assert len(started) == 4 and all(" starts on " in o for o in outs), outs  # both worked

@@ -210,14 +210,15 @@ class Runner:
     return [sys.executable, "-m", "s2s_jax.bin.train", f"--config={self.sweep.config_arg}",
             *self.sweep.config_overrides, *flags, f"--workdir={folder}"]
 
-  def _spawn(self, command, folder, slot):
+  @staticmethod
+  def _spawn(command, folder, slot):
     logf = open(os.path.join(folder, trial_dir.TRAIN_LOG), "a", encoding="utf-8")
     logf.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
     logf.flush()
     # Its own session: a Ctrl-C in the terminal reaches the runner only, which stops trials in order.
-    proc = subprocess.Popen(command, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, **slot.env}, start_new_session=True,
-                            preexec_fn=_stop_with_runner)
+    proc = subprocess.Popen(_stopping_with_runner(command), stdout=logf, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **slot.env},
+                            start_new_session=True)
     logf.close()
     if slot.cores:
       try:
@@ -367,23 +368,10 @@ class Runner:
     return {"counts": counts, "stopped": self.stop_reason}
 
 
-def _load_prctl():
-  try:
-    import ctypes
-    return ctypes.CDLL("libc.so.6", use_errno=True).prctl
-  except (OSError, AttributeError):
-    return None  # not Linux: the trial's workdir lock still keeps a second runner out
-
-
-_PRCTL = _load_prctl()  # loaded here: between fork and exec only the C call runs
-
-
-def _stop_with_runner():
-  """Runs in the trial's process before it starts: SIGTERM it when the runner dies (Linux's
-  PR_SET_PDEATHSIG = 1), so a killed runner's trials checkpoint and stop rather than train on
-  with no one to record them."""
-  if _PRCTL is not None:
-    _PRCTL(1, signal.SIGTERM)
+def _stopping_with_runner(command) -> list:
+  """The command, set to get SIGTERM when the runner dies (s2s_jax/sweeps/stop_with_parent.py),
+  so a killed runner's trials checkpoint and stop rather than train on with no one to record them."""
+  return [sys.executable, "-m", "s2s_jax.sweeps.stop_with_parent", str(os.getpid()), *command]
 
 
 def _suggest(trial, key, dist):
