@@ -13,7 +13,7 @@ import pytest
 from s2s_jax import losses, steps
 from s2s_jax.config import DecodeConfig, ModelConfig
 from s2s_jax.inference import Decoder
-from s2s_jax.models import precision
+from s2s_jax.models import precision, recurrence
 from s2s_jax.models.seq2seq import Seq2Seq
 from test_architectures import BASE, FAST_COMPILE, VARIANTS, _batch
 
@@ -88,9 +88,39 @@ def _emulated_dot(x, w, dtype):
   return jnp.matmul(_rounded(x), _rounded(w), precision=jax.lax.Precision.HIGHEST)
 
 
+@pytest.fixture
+def strict_custom_vjp_dtypes(monkeypatch):
+  """JAX's check that a custom VJP returns gradients of its primals' dtypes, without the exception
+  for float32 gradients of bfloat16 primals that JAX marks for removal."""
+  from jax._src import custom_derivatives
+  monkeypatch.setattr(custom_derivatives, "_temporary_dtype_exception", lambda *_: False)
+
+
+def _tanh_step(taps, consts, h, x):
+  h = jnp.tanh(taps.dot("hh", h) + x + consts["b"])
+  return h, h
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_the_hoisted_recurrence_returns_gradients_of_its_primals_dtypes(dtype,
+                                                                        strict_custom_vjp_dtypes):
+  keys = jax.random.split(jax.random.PRNGKey(0), 4)
+  args = ({"hh": jax.random.normal(keys[0], (4, 4))}, {"b": jax.random.normal(keys[1], (4,))},
+          jax.random.normal(keys[2], (2, 4)), jax.random.normal(keys[3], (3, 2, 4)))
+
+  def grads(hoist):
+    loss = lambda *a: recurrence.scan(_tanh_step, *a, hoist=hoist, dtype=dtype)[1].sum()  # noqa
+    return jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)))(*args)
+  got, want = grads(True), grads(False)  # hoisted against plain autodiff
+  for path, g in jax.tree_util.tree_leaves_with_path(got):
+    w = dict(jax.tree_util.tree_leaves_with_path(want))[path]
+    assert g.dtype == jnp.float32, path
+    np.testing.assert_allclose(g, w, rtol=2e-2, atol=2e-2 * float(jnp.abs(w).max()))
+
+
 @pytest.mark.parametrize("variant", sorted(CHECKED))
 def test_bfloat16_model_and_its_gradients_equal_autodiff_of_float32_products_of_rounded_operands(
-    variant, monkeypatch):
+    variant, monkeypatch, strict_custom_vjp_dtypes):
   # bfloat16 only rounds the products' operands (XLA's bfloat16 kernels accumulate in float32
   # and never round the result), and precision.py's own gradients and recurrence.py's hoisted
   # ones are autodiff's of that math, up to the rounding of the cotangents.

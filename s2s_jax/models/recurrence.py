@@ -45,9 +45,9 @@ def scan(step, weights, consts, carry, xs, hoist=True, dtype=jnp.float32):
   consts: other differentiable inputs that are the same at every step. With hoist=False this is a
   plain `lax.scan` (the reference).
   """
-  weights = cast(weights, dtype)
   if not hoist:
-    return jax.lax.scan(lambda c, x: step(Taps(weights), consts, c, x), carry, xs)
+    low = cast(weights, dtype)
+    return jax.lax.scan(lambda c, x: step(Taps(low), consts, c, x), carry, xs)
 
   def run(taps_stacked, weights, consts, carry, xs):
     def body(c, x_and_taps):
@@ -61,16 +61,20 @@ def scan(step, weights, consts, carry, xs, hoist=True, dtype=jnp.float32):
   steps = jax.tree_util.tree_leaves(xs)[0].shape[0]
   first_x = jax.tree_util.tree_map(lambda a: a[0], xs)
   out_shapes = {}  # the shape of every tapped product, found by tracing one step abstractly
-  probe_taps = _ShapeTaps(weights, out_shapes)
+  probe_taps = _ShapeTaps(cast(weights, dtype), out_shapes)
   jax.eval_shape(lambda c, x: step(probe_taps, consts, c, x), carry, first_x)
   zeros = {n: jnp.zeros((steps,) + s.shape, s.dtype) for n, s in out_shapes.items()}
+  # The custom VJP takes the weights as given (float32 parameters) and casts them inside, so that
+  # each gradient it returns has its primal's dtype, as JAX requires of a custom VJP.
+  primal_dtypes = {name: w.dtype for name, w in weights.items()}
 
   @jax.custom_vjp
   def hoisted(weights, consts, carry, xs):
-    return run(zeros, weights, consts, carry, xs)[0]
+    return run(zeros, cast(weights, dtype), consts, carry, xs)[0]
 
   def fwd(weights, consts, carry, xs):
-    out, vjp_fn, inputs = jax.vjp(lambda t, k, c, x: run(t, weights, k, c, x), zeros, consts, carry,
+    low = cast(weights, dtype)
+    out, vjp_fn, inputs = jax.vjp(lambda t, k, c, x: run(t, low, k, c, x), zeros, consts, carry,
                                   xs, has_aux=True)
     return out, (vjp_fn, inputs)
 
@@ -79,7 +83,7 @@ def scan(step, weights, consts, carry, xs, hoist=True, dtype=jnp.float32):
     d_taps, d_consts, d_carry, d_xs = vjp_fn(g)
     d_weights = {}
     for name, x in inputs.items():
-      d_weights[name] = precision.weight_gradient(x, d_taps[name])
+      d_weights[name] = precision.weight_gradient(x, d_taps[name]).astype(primal_dtypes[name])
     return d_weights, d_consts, d_carry, d_xs
 
   hoisted.defvjp(fwd, bwd)
