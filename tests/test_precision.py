@@ -183,6 +183,17 @@ def test_bfloat16_products_and_their_gradients_equal_float64_math(rows_sharded):
   check(jax.jit(precision.weight_gradient)(x.astype(jnp.bfloat16), cot), want_dw)
 
 
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_a_fixed_weights_product_differentiates_x_only_in_every_dtype(dtype):
+  x, w = _bf16_exact(jax.random.PRNGKey(0), (3, 4)), _bf16_exact(jax.random.PRNGKey(1), (4, 5))
+  cot = _bf16_exact(jax.random.PRNGKey(2), (3, 5))
+  loss = lambda x, w: (precision.dot_fixed_weight(x, w) * cot).sum()  # noqa: E731
+  dx, dw = jax.grad(loss, argnums=(0, 1))(x, w.astype(dtype))
+  np.testing.assert_allclose(dx, np.asarray(cot, np.float64) @ np.asarray(w, np.float64).T,
+                             rtol=1e-5)
+  assert dw.dtype == dtype and not np.any(np.asarray(dw, np.float32))
+
+
 def _bf16_products_stay_bf16_here():
   """Whether this CPU and XLA compute a bfloat16 product with a float32 result in bfloat16 (as
   a YNNPACK fusion) rather than converting its operands to float32 first."""

@@ -43,8 +43,9 @@ def dot_t(x, w_t, dtype):
 
 def dot_fixed_weight(x, w):
   """x @ w for a weight that is not differentiated here (a recurrence's step, whose weight
-  gradient recurrence.scan forms after the loop): x's gradient only. w's dtype is the
-  products'."""
+  gradient recurrence.scan forms after the loop): x's gradient only, and w's is zero in every
+  dtype. w's dtype is the products'."""
+  w = jax.lax.stop_gradient(w)  # float32 as bfloat16: a weight gradient here would be per step
   if w.dtype == jnp.float32:
     return x.astype(jnp.float32) @ w
   lead = x.shape[:-1]
@@ -125,7 +126,7 @@ def _low_dot_fixed_fwd(x, w):
 
 def _low_dot_fixed_bwd(res, g):
   w, x_dtype = res
-  return _product(g, w, contract_rhs=1).astype(x_dtype.dtype), jnp.zeros_like(w)
+  return _product(g, w, contract_rhs=1).astype(x_dtype.dtype), None  # w: stop_gradient
 
 
 _low_dot_fixed.defvjp(_low_dot_fixed_fwd, _low_dot_fixed_bwd)
