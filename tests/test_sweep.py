@@ -448,6 +448,91 @@ def test_a_killed_runner_stops_its_trials_and_the_next_runner_resumes_them(tmp_p
   assert [s["status"] for s in _manifest_sessions(trial)] == ["interrupted", "finished"]
 
 
+def _sdk_request():
+  """A CreateHyperParameterTuningJob request as SageMaker's Python SDK (HyperparameterTuner)
+  builds it for the built-in seq2seq: ranges of each kind, and static hyperparameters."""
+  return {
+      "HyperParameterTuningJobName": "seq2seq-tune",
+      "HyperParameterTuningJobConfig": {
+          "Strategy": "Bayesian",
+          "HyperParameterTuningJobObjective": {"Type": "Minimize",
+                                               "MetricName": "validation:perplexity"},
+          "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+          "TrainingJobEarlyStoppingType": "Off",
+          "ParameterRanges": {
+              "ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.0001",
+                                             "MaxValue": "0.01", "ScalingType": "Logarithmic"}],
+              "IntegerParameterRanges": [{"Name": "num_layers_encoder", "MinValue": "1",
+                                          "MaxValue": "2", "ScalingType": "Auto"}],
+              "CategoricalParameterRanges": [{"Name": "rnn_cell_type",
+                                              "Values": ["lstm", "gru"]}]}},
+      "TrainingJobDefinition": {
+          "StaticHyperParameters": {"max_num_batches": "80", "rnn_num_hidden": "32",
+                                    "batch_size": "16",
+                                    "_tuning_objective_metric": "validation:perplexity"},
+          "AlgorithmSpecification": {"TrainingImage": "seq2seq:1", "TrainingInputMode": "File"},
+          "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+          "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+              "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train"}}}],
+          "OutputDataConfig": {"S3OutputPath": "s3://bucket/output"},
+          "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.p3.2xlarge",
+                             "VolumeSizeInGB": 30},
+          "StoppingCondition": {"MaxRuntimeInSeconds": 86400}}}
+
+
+def test_a_sagemaker_requests_static_hyperparameters_reach_every_trial(tmp_path, caplog):
+  s = sagemaker_ranges.from_json(_sdk_request())
+  static = {"train.max_num_batches": 80, "model.rnn_num_hidden": 32, "data.batch_size": 16}
+  assert s.fixed == static
+  sweep = _check(s)
+  study = study_lib.Study(study_lib.open_storage(None, str(tmp_path)), "s", sweep)
+  r = runner.Runner(sweep, study, str(tmp_path))
+  for _ in range(2):
+    trial = study.claim(allow_new=True)
+    overrides = r._overrides(trial)
+    assert {k: overrides[k] for k in static} == static and "train.learning_rate" in overrides
+    command = r.train_command(overrides, str(tmp_path))
+    assert {"--config.train.max_num_batches=80", "--config.model.rnn_num_hidden=32",
+            "--config.data.batch_size=16"} <= set(command)
+  warned = caplog.text
+  for part in ("MaxParallelTrainingJobs is not honoured by s2s-sweep: --workers",
+               "InputDataConfig is not honoured", "ResourceConfig is not honoured",
+               "StoppingCondition is not honoured", "AlgorithmSpecification is not honoured",
+               "RoleArn is not honoured", "OutputDataConfig is not honoured",
+               "HyperParameterTuningJobName is not honoured"):
+    assert part in warned, part
+  assert "_tuning_objective_metric" not in warned  # SageMaker's own, and it is the objective
+
+
+def _request_with(change):
+  request = _sdk_request()
+  change(request)
+  return request
+
+
+def _static(request):
+  return request["TrainingJobDefinition"]["StaticHyperParameters"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: _static(r).update(max_num_batchez="80"), "unknown hyperparameter 'max_num_batchez'"),
+    (lambda r: _static(r).update(batch_size="sixteen"), "batch_size='sixteen': must be an integer"),
+    (lambda r: _static(r).update(rnn_cell_type="gru"), "rnn_cell_type is also tuned"),
+    (lambda r: _static(r).update(_tuning_objective_metric="validation:bleu"),
+     "_tuning_objective_metric=validation:bleu is not the job's objective"),
+    (lambda r: _static(r).update(optimized_metric="bleu"), "train.optimized_metric is the sweep's "
+     "objective"),
+    (lambda r: r.update(WarmStartConfig={"WarmStartType": "TransferLearning"}),
+     "WarmStartConfig: s2s-sweep does not support warm start"),
+    (lambda r: r.update(TrainingJobDefinitions=[]), "several training job definitions"),
+    (lambda r: r["HyperParameterTuningJobConfig"]["ParameterRanges"].update(AutoParameters=[]),
+     "ParameterRanges.AutoParameters: s2s-sweep does not support"),
+])
+def test_what_a_sagemaker_request_asks_and_s2s_sweep_cannot_do_is_an_error(change, message):
+  with pytest.raises(ConfigError, match=message):
+    _check(sagemaker_ranges.from_json(_request_with(change)))
+
+
 # A trial that prints the SIGTERM it gets, then exits (the trainer checkpoints there); the log
 # also holds its command, so the tests look for whole lines.
 _TRIAL = """

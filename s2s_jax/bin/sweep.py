@@ -137,6 +137,8 @@ def dry_run(sweep):
           f"objective {sweep.objective} ({sweep.direction}):")
     for key, dist in s.space.items():
       print(f"  {key}: {dist}")
+    for key, value in s.fixed.items():
+      print(f"  {key}: {value!r} (every trial)")
     return
   print(f"{len(sweep.points)} trials, objective {sweep.objective} ({sweep.direction}):")
   for point in sweep.points:

@@ -256,6 +256,9 @@ def _check_search(base_cd, s: hyper.Search, source) -> hyper.Search:
   fixed = _normalise(s.fixed, f"{source}: fixed")
   transforms = {k.removeprefix("config."): f for k, f in s.transforms.items()}
   metric = base_cd.train.optimized_metric
+  if fixed:  # checked alone first, so that an error in them is not blamed on a search key
+    _refuse_changed_objective(fixed, metric, f"{source}: fixed")
+    apply(base_cd, fixed, f"{source}: fixed")
   for key, dist in space.items():
     where = f"{source}: search key {key}"
     if not isinstance(dist, optuna.distributions.BaseDistribution):
