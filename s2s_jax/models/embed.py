@@ -21,7 +21,7 @@ class Embedding(nn.Module):
     self.drop = nn.Dropout(self.dropout)
 
   def lookup(self, ids):
-    # float32 even from decoding's bfloat16 copy of the table (precision.cast_matrices)
+    # float32 whatever the table's dtype (precision.cast_matrices keeps tables float32)
     return jnp.take(self.table, ids, axis=0).astype(jnp.float32)
 
   def __call__(self, ids, train: bool = False):

@@ -152,8 +152,13 @@ add_bias.defvjp(_add_bias_fwd, _add_bias_bwd)
 
 
 def cast_matrices(params, dtype):
-  """Every floating array of two or more dimensions in `dtype`, the rest as it is: decoding's
-  copy of the parameters, so that no product casts a weight again at every step."""
-  def cast(a):
-    return a.astype(dtype) if a.ndim >= 2 and jnp.issubdtype(a.dtype, jnp.floating) else a
-  return jax.tree_util.tree_map(cast, params)
+  """Every weight matrix (a parameter named "w" or "w_..." of two or more dimensions) in `dtype`,
+  the rest as it is: decoding's copy of the parameters, so that no product casts a weight again at
+  every step. Embedding tables (also the CNN's learned positions) and biases of two dimensions
+  (the decoder's b_init) stay float32, as in training. A tied output layer casts the float32
+  target table for its product; XLA hoists that cast out of the search loop (one cast per batch)."""
+  def cast(path, a):
+    name = path[-1].key
+    weight = name == "w" or name.startswith("w_")
+    return a.astype(dtype) if weight and a.ndim >= 2 and jnp.issubdtype(a.dtype, jnp.floating) else a
+  return jax.tree_util.tree_map_with_path(cast, params)
