@@ -93,6 +93,15 @@ def test_the_step_sums_once_after_the_backward_pass(cell):
       sharding.put_replicated(state, mesh), sharding.put_batch(batch, mesh),
       jax.random.PRNGKey(1)).compile().as_text()
   found, loop_bodies = _collectives_by_computation(hlo)
-  assert not set(found) & loop_bodies, f"collectives inside loops: {found}"
+  assert loop_bodies and not set(found) & loop_bodies, f"collectives inside loops: {found}"
   assert "all-gather" not in hlo  # no device gathers another's activations
-  assert sum(found.values()) <= 3, found  # the token count, then gradients and metric sums
+  # All in the entry computation, at most 3 (XLA combines the sums), and together they sum the
+  # token count, every gradient, nll and correct: nothing more, nothing less.
+  assert set(found) == {"ENTRY"} and sum(found.values()) <= 3, found
+  assert _all_reduced_arrays(hlo) == 1 + len(jax.tree.leaves(state.params)) + 2
+
+
+def _all_reduced_arrays(hlo_text):
+  """How many arrays the all-reduces of a compiled module sum (a combined one sums several)."""
+  results = re.findall(r"^\s*(?:ROOT )?%\S+ = (.*?) all-reduce(?:-start)?\(", hlo_text, re.M)
+  return sum(len(re.findall(r"\w+\[[\d,]*\]", shapes)) for shapes in results)
