@@ -1,10 +1,12 @@
 """Process-wide settings that every program (and the tests) apply before JAX or TensorFlow start.
 
 Library modules never call these: only `s2s_jax/bin/*`, `launch.py` and `tests/conftest.py` do.
+`keep_freed_memory` is for training and benchmarking processes only (s2s-train, s2s-bench).
 """
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import sys
 
@@ -36,8 +38,9 @@ MALLOC_ENV = "S2S_JAX_MALLOC"  # "system": leave malloc as it is
 
 
 def keep_freed_memory() -> bool:
-  """Makes glibc's malloc reuse freed memory instead of returning it to the kernel. Call before
-  any thread starts (JAX's thread pools). True if applied."""
+  """Makes glibc's malloc reuse freed memory instead of returning it to the kernel, for the rest
+  of the process: training and bench processes only, where it pays (above). Call before any
+  thread starts (JAX's thread pools). True if applied; $S2S_JAX_MALLOC=system turns it off."""
   if (os.environ.get(MALLOC_ENV) == "system" or "malloc" in os.environ.get("LD_PRELOAD", "")
       or not sys.platform.startswith("linux")):
     return False
@@ -46,21 +49,24 @@ def keep_freed_memory() -> bool:
     libc.gnu_get_libc_version  # glibc only: musl's mallopt does nothing
   except (OSError, AttributeError):
     return False
-  return all(libc.mallopt(param, value) == 1 for param, value in
-             ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
+  applied = all(libc.mallopt(param, value) == 1 for param, value in
+                ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
+  if applied:
+    logging.getLogger("s2s_jax").info("malloc: one arena, freed memory kept for reuse "
+                                      "(%s=system leaves it alone)", MALLOC_ENV)
+  return applied
 
 
 def before_imports():
-  """XLA flags (unless the user set them), malloc that keeps freed memory, and a quiet TensorFlow;
-  call before importing JAX or TF."""
-  keep_freed_memory()
+  """XLA flags (unless the user set them) and a quiet TensorFlow; call before importing JAX or TF."""
   flags = os.environ.get("XLA_FLAGS", "")
   extra = [f for f in CPU_FLAGS if f.split("=")[0] not in flags]
   os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
   for key, value in TF_ENVIRONMENT.items():
     os.environ.setdefault(key, value)
-  # `import tensorflow` eagerly imports Keras (which imports matplotlib.pyplot and, on a fresh
-  # machine, builds its font cache), about 1.5 s per process; TF skips it when the import fails.
+  # Stays: `import tensorflow` eagerly imports Keras (and matplotlib.pyplot), 1.1-1.4 s of CPU per
+  # process (4.3 s against 5.6), which every program and test subprocess would pay for a Keras we
+  # never use; TF skips it when this import fails.
   sys.modules.setdefault("keras.src.optimizers", None)
 
 

@@ -6,13 +6,14 @@ import json
 import os
 import pathlib
 import re
-import subprocess
 import sys
 
 import jax
 import numpy as np
 import optax
 import pytest
+
+import subprocesses
 
 from configs import common
 from configs import sagemaker as sagemaker_config
@@ -236,9 +237,12 @@ JOB = {
 
 def test_a_sagemaker_job_end_to_end(tmp_path):
   _write_channels(tmp_path, JOB)
-  job = subprocess.run([sys.executable, "launch.py", "--sagemaker", f"--sagemaker_root={tmp_path}"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+  production = {k: v for k, v in os.environ.items() if k != "S2S_JAX_MALLOC"}  # conftest's opt-out
+  job = subprocesses.python("launch.py", "--sagemaker", f"--sagemaker_root={tmp_path}",
+                            timeout=600, env=production)
   assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+  if sys.platform.startswith("linux") and "malloc" not in os.environ.get("LD_PRELOAD", ""):
+    assert "malloc: one arena, freed memory kept for reuse" in job.stdout  # the production setting
   assert not (tmp_path / "output" / "failure").exists()
   # What a SageMaker metric definition would pick up from the log.
   bleu = re.findall(r"validation:bleu=([0-9.]+)", job.stdout)

@@ -1,21 +1,22 @@
 """Process-wide settings (s2s_jax/startup.py): malloc that keeps freed memory for reuse."""
 
 import os
-import subprocess
 import sys
 
 import pytest
+
+import subprocesses
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Mallocs, touches and frees a 128 MB block twice in a new thread (as XLA's execution threads do
 # with a step's temporaries) and prints the page faults of the second round: glibc's default mmaps
 # it afresh (~33k faults), and so does any arena but the main one (its heaps hold at most 64 MB).
+# `setup` runs first and prints whether it applied the setting.
 _PROBE = r"""
 import ctypes, resource, sys, threading
 sys.path.insert(0, {root!r})
-from s2s_jax import startup
-print(startup.keep_freed_memory() if {apply} else False)
+{setup}
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
@@ -34,24 +35,39 @@ print(out[1])
 """
 
 
-def _probe(apply: bool, **env):
-  code = _PROBE.format(root=ROOT, apply=apply)
+_APPLY = "from s2s_jax import startup; print(startup.keep_freed_memory())"
+
+
+def _probe(setup: str, **env):
+  code = _PROBE.format(root=ROOT, setup=setup)
   base = {k: v for k, v in os.environ.items() if k != "S2S_JAX_MALLOC"}  # conftest's opt-out
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={**base, **env}).stdout.split()
-  return out[0] == "True", int(out[1])
+  run = subprocesses.python("-c", code, timeout=120, env={**base, **env})
+  assert run.returncode == 0, run.stderr
+  out = run.stdout.split()
+  return out[-2] == "True", int(out[-1])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or "malloc" in os.environ.get("LD_PRELOAD", ""),
                     reason="glibc's malloc only")
 def test_freed_memory_is_reused_without_page_faults():
-  applied, faults = _probe(True)
+  applied, faults = _probe(_APPLY)
   assert applied
   assert faults < 1000  # 33k pages of 4 KiB if the block came fresh from the kernel
-  _, default_faults = _probe(False)
+  _, default_faults = _probe("print(False)")
   assert default_faults > 10_000  # the probe does see what it is meant to
 
 
 def test_malloc_can_be_left_alone():
-  applied, _ = _probe(True, S2S_JAX_MALLOC="system")
+  applied, _ = _probe(_APPLY, S2S_JAX_MALLOC="system")
   assert not applied
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or "malloc" in os.environ.get("LD_PRELOAD", ""),
+                    reason="glibc's malloc only")
+def test_programs_other_than_training_and_bench_leave_malloc_alone():
+  """The setting is for good, and pays only where a step runs many times: not in the sweep
+  runner, the report or the endpoint, whose modules (like every program's) call before_imports."""
+  setup = ("from s2s_jax import startup; startup.before_imports(); "
+           "import s2s_jax.bin.sweep, s2s_jax.bin.report, s2s_jax.bin.serve; print(False)")
+  _, faults = _probe(setup)
+  assert faults > 10_000  # glibc's default: the freed block went back to the kernel

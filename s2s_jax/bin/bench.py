@@ -191,6 +191,7 @@ def peak_memory_gib():
 
 def main(argv):
   del argv
+  startup.keep_freed_memory()  # JAX has not started a thread yet
   startup.program(compile_cache=False)  # compile time is one of the figures
   from s2s_jax import config as config_lib
   cfg = config_lib.from_configdict(FLAGS.config)

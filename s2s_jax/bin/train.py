@@ -110,6 +110,7 @@ def command_line() -> list:
 def main(argv):
   del argv
   options.setup_logging(stream=sys.stdout)  # training's log is its result: stdout
+  startup.keep_freed_memory()  # JAX has not started a thread yet
   startup.program()
   if FLAGS.sagemaker:
     from s2s_jax.sagemaker import training
