@@ -17,9 +17,10 @@ from s2s_jax.models.seq2seq import Seq2Seq
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
-def _setup(cell="lstm"):
+def _setup(cell="lstm", **model):
+  """model: more ModelConfig fields."""
   cfg = ModelConfig(vocab_size_source=12, vocab_size_target=12, num_embed_source=8,
-                    num_embed_target=8, rnn_num_hidden=16, rnn_cell_type=cell)
+                    num_embed_target=8, rnn_num_hidden=16, rnn_cell_type=cell, **model)
   rng = np.random.RandomState(0)
   trg = rng.randint(4, 12, (8, 6)).astype(np.int32)
   trg[0, 3:] = 0  # padding: rows hold unequal token counts, so each device's share differs

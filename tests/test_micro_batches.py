@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from s2s_jax import config as config_lib, sharding, steps, trainer
+from s2s_jax import config as config_lib, losses, sharding, steps, trainer
 from conftest import tiny_config
 from test_data_parallel import FAST_COMPILE, _four_devices, _setup
 
@@ -33,6 +33,35 @@ def test_micro_batches_take_the_same_step_as_the_whole_batch(micro_batches):
     np.testing.assert_allclose(b, a, rtol=2e-4, atol=1e-6)
   for key in ("nll", "tokens", "finite"):
     np.testing.assert_allclose(float(split_out[key]), float(one_out[key]), rtol=1e-6)
+
+
+def _summed_nll(model, params, batch, keys):
+  """The training loss's nll summed over micro-batches, micro-batch i's rows under dropout key
+  keys[i]."""
+  def nll(rows, key):
+    logits = model.apply({"params": params}, rows["src"], rows["trg_in"], train=True,
+                         rngs={"dropout": key})
+    return losses.cross_entropy(logits, rows["trg_out"])[1]
+  rows = len(batch["src"]) // len(keys)
+  nll = jax.jit(nll, compiler_options=FAST_COMPILE)
+  return sum(float(nll({k: v[i * rows:(i + 1) * rows] for k, v in batch.items()}, key))
+             for i, key in enumerate(keys))
+
+
+def test_each_micro_batch_draws_its_dropout_masks_from_its_own_key():
+  # steps.train_step: the step's key is fold_in(rng, step) and micro-batch i's is
+  # fold_in(step key, i). The nll the step reports is computed under those masks.
+  # Weights of U(-1, 1): at 0.1 the untrained model's nll hardly depends on the masks (1e-5).
+  model, state, batch = _setup(embed_dropout_source=0.5, rnn_decoder_hidden_dropout=0.5,
+                               weight_init_scale=1.0)
+  rng = jax.random.PRNGKey(1)
+  _, out = jax.jit(_step(2), compiler_options=FAST_COMPILE)(state, batch, rng)
+  step_key = jax.random.fold_in(rng, state.step)
+  own = _summed_nll(model, state.params, batch, [jax.random.fold_in(step_key, i) for i in (0, 1)])
+  assert float(out["nll"]) == pytest.approx(own, rel=1e-5)
+  # One key for both micro-batches gives another nll: the check tells the keys apart.
+  shared = _summed_nll(model, state.params, batch, [jax.random.fold_in(step_key, 0)] * 2)
+  assert shared != pytest.approx(own, rel=1e-3), (shared, own)
 
 
 def test_four_devices_with_micro_batches_take_the_step_of_one_device():
