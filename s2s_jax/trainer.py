@@ -61,8 +61,8 @@ def build(cfg: ExperimentConfig, workdir: str, devices=None) -> Setup:
   buckets = pipeline.define_buckets(cfg.data, stats.mean)
   # Every device's rows split into train.micro_batches equal micro-batches.
   rows = pipeline.batch_sizes(buckets, cfg.data, mesh.size * cfg.train.micro_batches)
-  batches = pipeline.TrainBatches(corpus.train, buckets, [r // jax.process_count() for r in rows],
-                                  cfg.seed, jax.process_index(), jax.process_count())
+  batches = pipeline.TrainBatches(corpus.train, buckets, rows, cfg.seed, jax.process_index(),
+                                  jax.process_count())
   model = Seq2Seq(model_config)
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
   train_step = jax.jit(sharding.data_parallel(functools.partial(
@@ -168,6 +168,10 @@ def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
                           opt_state=opt_state)
     log.info("resumed from step %d (epoch %d, batch %d) in %s", progress.step, progress.epoch,
              progress.batch_in_epoch, workdir)
+    if progress.batch_in_epoch and meta.get("batch_order") != pipeline.BATCH_ORDER:
+      log.warning("step %d's checkpoint predates the batch order %s: the rest of epoch %d "
+                  "follows the new order (some of its pairs seen twice, others not at all)",
+                  progress.step, pipeline.BATCH_ORDER, progress.epoch)
   n_params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
   manifest.record(workdir, parameters=int(n_params))
   shapes = s.batches.shapes  # the (source, target) shapes batches take: one compilation each
@@ -249,7 +253,7 @@ def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
 
 def _meta(progress, metrics_out, s: Setup):
   return {"progress": dataclasses.asdict(progress), "metrics": metrics_out,
-          "model_config": dataclasses.asdict(s.model_config)}
+          "model_config": dataclasses.asdict(s.model_config), "batch_order": pipeline.BATCH_ORDER}
 
 
 class StopSignals:

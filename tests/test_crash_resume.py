@@ -7,13 +7,12 @@ import json
 import pathlib
 import random
 import signal
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
 
+import subprocesses
 from conftest import tiny_config
 from s2s_jax import checkpoint, trainer
 
@@ -22,8 +21,7 @@ STEPS = 16  # tiny: 4 updates per checkpoint, more than one epoch
 
 
 def _run(workdir, action=""):
-  return subprocess.run([sys.executable, str(HELPER), str(workdir), str(STEPS), action],
-                        capture_output=True, text=True, timeout=600)
+  return subprocesses.python(str(HELPER), str(workdir), str(STEPS), action, timeout=240)
 
 
 def _losses(workdir, key="train:perplexity"):
@@ -60,6 +58,7 @@ def test_interrupted_runs_end_with_the_uninterrupted_parameters(tmp_path):
   done = _run(work)
   assert done.returncode == 0, done.stderr[-3000:]
   assert "resumed from step 8" in done.stdout and f"finished: steps={STEPS}" in done.stdout
+  assert "predates the batch order" not in done.stdout + done.stderr  # the same order
   assert not [p for p in (work / "checkpoints").iterdir() if not p.name.isdigit()]
   a = checkpoint.load_model(str(reference), "latest")[1]
   b = checkpoint.load_model(str(work), "latest")[1]
@@ -99,3 +98,18 @@ def test_non_finite_losses_stop_the_run_before_a_checkpoint(tmp_path, monkeypatc
                   str(tmp_path))
   assert not list((tmp_path / "checkpoints").iterdir())
   assert [v for _, v in _losses(tmp_path, "train:skipped_nonfinite")] == [1, 1]
+
+
+def test_resuming_mid_epoch_from_a_checkpoint_of_the_old_batch_order_says_so(tmp_path, caplog):
+  # Checkpoints before the one batch plan have no "batch_order": their epoch position counted
+  # batches of another order.
+  trainer.train(tiny_config(train__max_num_batches=4, train__bleu_sample_size=0), str(tmp_path))
+  meta = next((tmp_path / "checkpoints" / "4").glob("meta/*"))
+  saved = json.loads(meta.read_text())
+  assert saved["progress"]["batch_in_epoch"] > 0  # mid-epoch
+  del saved["batch_order"]
+  meta.write_text(json.dumps(saved))
+  trainer.train(tiny_config(train__max_num_batches=6, train__bleu_sample_size=0), str(tmp_path),
+                allow_changes=["train.max_num_batches"])
+  assert "step 4's checkpoint predates the batch order plan_epoch-1: the rest of epoch 0" in \
+      caplog.text

@@ -108,3 +108,36 @@ def test_too_few_pairs_for_a_batch_is_an_error():
   cfg = DataConfig(max_seq_len_source=12, max_seq_len_target=13, batch_size=64)
   with pytest.raises(ValueError, match="fewer than one batch"):
     _batches(_pairs(10), cfg)
+
+
+def test_processes_share_one_plan_same_shapes_and_together_the_whole_batches():
+  # Multi-process training needs every process at the same batch shape at every step.
+  cfg = DataConfig(max_seq_len_source=12, max_seq_len_target=13, bucket_width=4, batch_size=8,
+                   batch_type="word")
+  pairs = _pairs(300)
+  buckets = pipeline.define_buckets(cfg, 1.0)
+  rows = pipeline.batch_sizes(buckets, cfg, 2)
+  whole = list(pipeline.TrainBatches(pairs, buckets, rows, 1).epoch(2))
+  shares = [list(pipeline.TrainBatches(pairs, buckets, rows, 1, process_index=i,
+                                       process_count=2).epoch(2)) for i in range(2)]
+  assert len(shares[0]) == len(shares[1]) == len(whole) > 1
+  for w, a, b in zip(whole, *shares):
+    for key in w:
+      assert a[key].shape == b[key].shape
+      np.testing.assert_array_equal(np.concatenate([a[key], b[key]]), w[key])
+
+
+def test_a_plan_batches_every_bucket_and_leaves_only_incomplete_batches_out():
+  ids = np.random.RandomState(0).randint(0, 3, 103).astype(np.int32)
+  plan = pipeline.plan_epoch(ids, [4, 5, 6], seed=3, epoch=0)
+  assert len(set(plan.pairs.tolist())) == len(plan.pairs)  # no pair twice
+  counts = np.bincount(ids, minlength=3)
+  assert np.bincount(plan.buckets, minlength=3).tolist() == (counts // [4, 5, 6]).tolist()
+  for k, bucket in enumerate(plan.buckets):
+    assert (ids[plan.pairs[plan.starts[k]:plan.starts[k + 1]]] == bucket).all()
+
+
+def test_rows_that_do_not_split_into_the_processes_are_an_error():
+  cfg = DataConfig(max_seq_len_source=12, max_seq_len_target=13, batch_size=5)
+  with pytest.raises(ValueError, match=r"do not split into 2 processes"):
+    _batches(_pairs(), cfg, process_count=2)

@@ -293,8 +293,11 @@ def test_bad_sagemaker_ranges_are_named(ranges, message):
     sagemaker_ranges.from_json(ranges)
 
 
-TRIAL_STEPS = ("--config.train.max_num_batches=600", "--config.train.checkpoint_frequency_num_batches=50",
-               "--config.train.log_every=50")
+# Long enough that a trial is still running at its first checkpoint (step 50), when the tests
+# interrupt it, and that the pruner sees a few reports.
+STEPS = 250
+TRIAL_STEPS = (f"--config.train.max_num_batches={STEPS}",
+               "--config.train.checkpoint_frequency_num_batches=50", "--config.train.log_every=50")
 
 
 def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_path):
@@ -321,7 +324,7 @@ def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_pat
   assert "rerun the same command to resume" in out
   assert _manifest_sessions(first)[-1]["status"] == "interrupted"
   interrupted_at = _manifest_sessions(first)[-1]["steps"]
-  assert 0 < interrupted_at < 600
+  assert 0 < interrupted_at < STEPS
 
   out = _cli(*args)
   assert out.returncode == 0, out.stdout + out.stderr
@@ -605,7 +608,7 @@ def test_the_median_pruner_stops_a_trial_that_falls_behind(tmp_path):
                                        TrialState.PRUNED], out.stdout
   folder = os.path.join(workdir, "trials", trials[2].user_attrs["folder"])
   assert _manifest_sessions(folder)[-1]["status"] == "interrupted"  # it saved a checkpoint
-  assert _has_checkpoint(folder) and _manifest_sessions(folder)[-1]["steps"] < 600
+  assert _has_checkpoint(folder) and _manifest_sessions(folder)[-1]["steps"] < STEPS
   assert "pruned at step 50" in out.stdout
 
 

@@ -86,52 +86,110 @@ def batch_sizes(buckets, cfg: DataConfig, multiple_of: int) -> list[int]:
   return [round_down(cfg.batch_size // trg) for _, trg in buckets]
 
 
+# Names the order of an epoch's batches; checkpoints record it, because resuming mid-epoch skips
+# the first batches of the order the run started with.
+BATCH_ORDER = "plan_epoch-1"
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchPlan:
+  """An epoch's global batches: batch k is bucket `buckets[k]` and holds the pairs
+  `pairs[starts[k]:starts[k + 1]]` (every process's rows, process 0's first)."""
+  buckets: np.ndarray  # int32 [batches]
+  starts: np.ndarray   # int64 [batches + 1]
+  pairs: np.ndarray    # int64 [rows of all batches]
+
+  def __len__(self) -> int:
+    return len(self.buckets)
+
+  def share(self, process_index: int, process_count: int) -> "BatchPlan":
+    """The same batches with this process's rows only: its equal slice of each batch."""
+    sizes = np.diff(self.starts) // process_count
+    starts = self.starts[:-1] + process_index * sizes
+    rows = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(sizes.sum())
+    return BatchPlan(self.buckets, np.r_[0, np.cumsum(sizes)], self.pairs[rows])
+
+
+def plan_epoch(bucket_ids: np.ndarray, rows_per_batch, seed: int, epoch: int) -> BatchPlan:
+  """The batches of an epoch, from the seed and the epoch alone, so that every process computes
+  the same plan: the pairs in a shuffled order, each bucket's pairs filling its batches in that
+  order, a batch coming when its last pair does (as tf.data's group_by_window would emit it);
+  each bucket's incomplete last batch is dropped (different pairs every epoch)."""
+  order = np.random.default_rng((seed, epoch)).permutation(len(bucket_ids))
+  ids = bucket_ids[order]
+  due, buckets, members = [], [], []
+  for bucket, rows in enumerate(rows_per_batch):
+    positions = np.flatnonzero(ids == bucket)
+    positions = positions[:len(positions) // rows * rows].reshape(-1, rows)
+    due.append(positions[:, -1])
+    buckets.append(np.full(len(positions), bucket, np.int32))
+    members.append(order[positions])
+  by_due = np.argsort(np.concatenate(due), kind="stable")
+  buckets = np.concatenate(buckets)[by_due]
+  sizes = np.asarray(rows_per_batch, np.int64)[buckets]
+  members = [m for rows in members for m in rows]
+  pairs = np.concatenate([members[k] for k in by_due]) if len(by_due) else np.zeros(0, np.int64)
+  return BatchPlan(buckets, np.r_[0, np.cumsum(sizes)], pairs.astype(np.int64))
+
+
 class TrainBatches:
   """Shuffled, bucketed training batches for one process; one tf.data pipeline per epoch.
 
-  The order depends only on (seed, epoch), so a restarted run skips to the batch it stopped at.
-  Each bucket's incomplete last batch of an epoch is dropped (different rows every epoch).
+  Every process follows the same plan (plan_epoch): the same batch shapes in the same order and
+  the same number of batches, which multi-process training needs (a process whose step took
+  another shape than the others' would wait for them forever). Each process reads its own slice
+  of the rows of each batch. The order depends only on (seed, epoch), so a restarted run skips to
+  the batch it stopped at.
   """
 
   def __init__(self, pairs: TokenPairs, buckets, rows_per_batch, seed: int,
                process_index: int = 0, process_count: int = 1):
+    """rows_per_batch: each bucket's rows per batch over all processes (a multiple of
+    process_count)."""
+    uneven = [r for r in rows_per_batch if r % process_count]
+    if uneven:
+      raise ValueError(f"rows per batch {uneven} do not split into {process_count} processes")
     self.buckets = buckets
-    self.rows = rows_per_batch
+    self.rows = [r // process_count for r in rows_per_batch]  # this process's rows per batch
+    self.global_rows = list(rows_per_batch)
     self.seed = seed
     self.shard = (process_count, process_index)
     self.bucket_ids = assign_buckets(pairs, buckets)
     self.pairs = pairs
-    per_bucket = np.bincount(self.bucket_ids, minlength=len(buckets)) // process_count
+    per_bucket = np.bincount(self.bucket_ids, minlength=len(buckets))
     full = [n // r for n, r in zip(per_bucket, rows_per_batch)]
     self.batches_per_epoch = int(sum(full))
     # The (source, target) shapes that batches take: what the train step compiles for.
     self.shapes = [(b[0], b[1]) for b, n in zip(buckets, full) if n]
     if self.batches_per_epoch == 0:
       raise ValueError(f"{len(pairs)} training pairs are fewer than one batch "
-                       f"({min(rows_per_batch)} rows per process)")
+                       f"({min(rows_per_batch)} rows)")
 
-  def _dataset(self, epoch):
-    p = self.pairs
+  def plan(self, epoch: int) -> BatchPlan:
+    """This process's share of the epoch's plan."""
+    count, index = self.shard
+    return plan_epoch(self.bucket_ids, self.global_rows, self.seed, epoch).share(index, count)
+
+  def _dataset(self, epoch, skip):
+    p, plan = self.pairs, self.plan(epoch)
     src = tf.RaggedTensor.from_row_splits(p.src_tokens, p.src_offsets, validate=False)
     trg = tf.RaggedTensor.from_row_splits(p.trg_tokens, p.trg_offsets, validate=False)
-    ds = tf.data.Dataset.from_tensor_slices((src, trg, self.bucket_ids))
-    ds = ds.shard(*self.shard)
-    ds = ds.shuffle(len(p), seed=self.seed * 100003 + epoch, reshuffle_each_iteration=False)
-    bos, eos = tf.constant([BOS_ID], tf.int32), tf.constant([EOS_ID], tf.int32)
-    ds = ds.map(lambda s, t, b: {"src": s, "trg_in": tf.concat([bos, t], 0),
-                                 "trg_out": tf.concat([t, eos], 0), "bucket": b})
+    members = tf.RaggedTensor.from_row_splits(plan.pairs, plan.starts, validate=False)
     src_lens = tf.constant([b[0] for b in self.buckets], tf.int64)
     trg_lens = tf.constant([b[1] for b in self.buckets], tf.int64)
-    rows = tf.constant(self.rows, tf.int64)
+    buckets = tf.constant(plan.buckets, tf.int32)
 
-    def batch(key, window):
-      key = tf.cast(key, tf.int32)
-      s, t = tf.gather(src_lens, key)[None], tf.gather(trg_lens, key)[None]
-      return window.padded_batch(tf.gather(rows, key), drop_remainder=True,
-                                 padded_shapes={"src": s, "trg_in": t, "trg_out": t, "bucket": []})
-    ds = ds.group_by_window(key_func=lambda ex: tf.cast(ex["bucket"], tf.int64), reduce_func=batch,
-                            window_size_func=lambda key: tf.gather(rows, key))
-    ds = ds.map(lambda ex: {k: v for k, v in ex.items() if k != "bucket"})
+    def batch(k):
+      rows, bucket = members[k], buckets[k]
+      n = tf.shape(rows, out_type=tf.int64)[0]
+      s, t = tf.gather(src, rows), tf.gather(trg, rows)
+      bos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], BOS_ID))
+      eos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], EOS_ID))
+      src_shape, trg_shape = [n, src_lens[bucket]], [n, trg_lens[bucket]]
+      return {"src": s.to_tensor(PAD_ID, shape=src_shape),
+              "trg_in": tf.concat([bos, t], 1).to_tensor(PAD_ID, shape=trg_shape),
+              "trg_out": tf.concat([t, eos], 1).to_tensor(PAD_ID, shape=trg_shape)}
+    ds = tf.data.Dataset.range(skip, len(plan)).map(batch)
     options = tf.data.Options()
     options.deterministic = True
     options.threading.private_threadpool_size = 1  # leave the cores to XLA
@@ -140,7 +198,7 @@ class TrainBatches:
 
   def epoch(self, epoch: int, skip: int = 0):
     """Yields numpy batches {"src", "trg_in", "trg_out"} of this epoch, after the first `skip`."""
-    yield from self._dataset(epoch).skip(skip).as_numpy_iterator()
+    yield from self._dataset(epoch, skip).as_numpy_iterator()
 
 
 def pad_batch(sources, targets, src_len: int, trg_len: int, rows: int):
