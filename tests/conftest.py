@@ -4,18 +4,20 @@ import os
 import pathlib
 import sys
 
-# XLA:CPU aborts the process when a collective's participants have not all arrived within 40 s.
-# Under the suite's load (2 workers, each with 4 fake devices, beside the programs the tests
-# start) a device's thread can be starved that long even where no step can deadlock (the steps
-# sum once, outside any loop: tests/test_data_parallel.py); a worker crashed so in sort-cnn, once.
+# XLA:CPU aborts the process when a collective's participants have not all arrived in time
+# (40 s by default). The steps sum once, outside any loop (tests/test_data_parallel.py), so no
+# step can deadlock; but under the suite's load (2 workers, each with 4 fake devices, beside the
+# programs the tests start) a device's thread can be starved for long, and 40 s was exceeded once
+# (sort-cnn). 120 s bounds a real deadlock at two minutes; the test limit (pytest.ini) is longer.
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_force_host_platform_device_count=4"
-                           " --xla_cpu_collective_call_terminate_timeout_seconds=600").strip()
+                           " --xla_cpu_collective_call_terminate_timeout_seconds=120").strip()
 # One compilation cache for the test session and the programs it starts (subprocesses inherit
 # the variable): tests that build the same step reuse it, concurrently (s2s_jax/compile_cache.py).
 os.environ.setdefault("S2S_JAX_CACHE", "/tmp/s2s_jax_test_cache")
-# Tests compile far more than they run: keep glibc's malloc as it is (startup.keep_freed_memory
-# slows compiles by 30%); tests/test_startup.py checks the setting itself.
+# The training programs tests start compile far more than they run: keep glibc's malloc as it is
+# (startup.keep_freed_memory, which s2s-train and s2s-bench apply, slows compiles by 30%).
+# test_sagemaker's end-to-end job trains with the production setting; test_startup checks it.
 os.environ.setdefault("S2S_JAX_MALLOC", "system")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -24,6 +26,8 @@ from s2s_jax import startup  # noqa: E402
 
 startup.before_imports()
 import pytest  # noqa: E402
+
+import subprocesses  # noqa: E402
 
 from s2s_jax import compile_cache  # noqa: E402  (imports JAX, after XLA_FLAGS)
 
@@ -49,6 +53,12 @@ def pytest_collection_modifyitems(config, items):
   for item in items:
     if "gpu" in item.keywords:
       item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _no_program_outlives_its_test():
+  yield
+  subprocesses.kill_leftovers()
 
 
 @pytest.fixture
