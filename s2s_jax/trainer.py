@@ -60,7 +60,7 @@ def build(cfg: ExperimentConfig, workdir: str, devices=None) -> Setup:
   mesh = sharding.make_mesh(devices)
   buckets = pipeline.define_buckets(cfg.data, stats.mean)
   # Every device's rows split into train.micro_batches equal micro-batches.
-  rows = pipeline.batch_sizes(buckets, cfg.data, mesh.size * cfg.train.micro_batches)
+  rows = pipeline.batch_sizes(buckets, cfg.data, mesh.size, cfg.train.micro_batches)
   batches = pipeline.TrainBatches(corpus.train, buckets, rows, cfg.seed, jax.process_index(),
                                   jax.process_count())
   model = Seq2Seq(model_config)

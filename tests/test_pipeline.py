@@ -9,6 +9,7 @@ from s2s_jax.config import DataConfig
 from s2s_jax.data import pipeline
 from s2s_jax.data.recordio import TokenPairs
 from s2s_jax.data.vocab import BOS_ID, EOS_ID
+from s2s_jax.errors import ConfigError
 
 
 def _pairs(n=200, seed=0, max_len=12):
@@ -112,7 +113,7 @@ def test_too_few_pairs_for_a_batch_is_an_error():
 
 def test_processes_share_one_plan_same_shapes_and_together_the_whole_batches():
   # Multi-process training needs every process at the same batch shape at every step.
-  cfg = DataConfig(max_seq_len_source=12, max_seq_len_target=13, bucket_width=4, batch_size=8,
+  cfg = DataConfig(max_seq_len_source=12, max_seq_len_target=13, bucket_width=4, batch_size=28,
                    batch_type="word")
   pairs = _pairs(300)
   buckets = pipeline.define_buckets(cfg, 1.0)
@@ -141,3 +142,18 @@ def test_rows_that_do_not_split_into_the_processes_are_an_error():
   cfg = DataConfig(max_seq_len_source=12, max_seq_len_target=13, batch_size=5)
   with pytest.raises(ValueError, match=r"do not split into 2 processes"):
     _batches(_pairs(), cfg, process_count=2)
+
+
+@pytest.mark.parametrize("batch_type,batch_size,message", [
+    ("sentence", 6, r"data.batch_size=6 \(sentences\) is less than a row for each of 4 device\(s\) "
+                    r"x train.micro_batches=2"),
+    ("word", 90, r"data.batch_size=90 \(target tokens: 6 rows of the longest bucket's 13 tokens\) "
+                 r"is less than a row for each of 4 device\(s\) x train.micro_batches=2")])
+def test_a_batch_smaller_than_devices_times_micro_batches_is_an_error(batch_type, batch_size,
+                                                                      message):
+  # It was rounded up to devices x micro-batches rows: another update size than the one asked.
+  cfg = DataConfig(max_seq_len_source=12, max_seq_len_target=13, bucket_width=4,
+                   batch_size=batch_size, batch_type=batch_type)
+  with pytest.raises(ConfigError, match=message):
+    pipeline.batch_sizes(pipeline.define_buckets(cfg, 1.0), cfg, 4, 2)
+  assert pipeline.batch_sizes(pipeline.define_buckets(cfg, 1.0), cfg, 2, 2)[-1] == 4  # rounded down

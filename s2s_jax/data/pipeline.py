@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from s2s_jax.config import DataConfig
+from s2s_jax.errors import ConfigError
 from s2s_jax.data.recordio import TokenPairs
 from s2s_jax.data.vocab import BOS_ID, EOS_ID, PAD_ID
 
@@ -77,13 +78,19 @@ def assign_buckets(pairs: TokenPairs, buckets) -> np.ndarray:
   return fits.argmax(axis=1).astype(np.int32)
 
 
-def batch_sizes(buckets, cfg: DataConfig, multiple_of: int) -> list[int]:
-  """Rows per batch in each bucket: batch_size sentences, or batch_size target tokens ('word')."""
-  def round_down(n):
-    return max(multiple_of, n // multiple_of * multiple_of)
-  if cfg.batch_type == "sentence":
-    return [round_down(cfg.batch_size)] * len(buckets)
-  return [round_down(cfg.batch_size // trg) for _, trg in buckets]
+def batch_sizes(buckets, cfg: DataConfig, devices: int, micro_batches: int = 1) -> list[int]:
+  """Rows per batch in each bucket: batch_size sentences, or batch_size target tokens ('word'),
+  rounded down to a multiple of devices x micro_batches (every micro-batch gets equal rows)."""
+  multiple_of = devices * micro_batches
+  rows = [cfg.batch_size] * len(buckets) if cfg.batch_type == "sentence" else [
+      cfg.batch_size // trg for _, trg in buckets]
+  if min(rows) < multiple_of:  # rounding up would change the update size silently
+    unit = "sentences" if cfg.batch_type == "sentence" else (
+        f"target tokens: {min(rows)} rows of the longest bucket's "
+        f"{max(t for _, t in buckets)} tokens")
+    raise ConfigError(f"data.batch_size={cfg.batch_size} ({unit}) is less than a row for each of "
+                      f"{devices} device(s) x train.micro_batches={micro_batches}")
+  return [n // multiple_of * multiple_of for n in rows]
 
 
 # Names the order of an epoch's batches; checkpoints record it, because resuming mid-epoch skips
