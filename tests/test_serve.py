@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import subprocesses
-from conftest import tiny_config
+from conftest import built_once, tiny_config
 from s2s_jax import checkpoint, trainer
 from s2s_jax.data import recordio
 from s2s_jax.config import DecodeConfig
@@ -28,22 +28,27 @@ from s2s_jax.serving.batcher import DynamicBatcher
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-  """(training workdir with checkpoints 150 and 300, exported model): a model that has learnt
-  its copy task, so that the tests' sources translate to themselves (rows in attention matrices),
-  however the floats round on this CPU. 300 updates copy 32 of 52 random sources exactly; 60 at
-  the old learning rate (0.01) copied none, and tipped "1 2 3" to an empty target."""
-  work = tmp_path_factory.mktemp("train")
+def _train_a_copy_model(folder):
+  """Trains the fixture model into folder/train (checkpoints 150 and 300) and exports it to
+  folder/model: a model that has learnt its copy task, so that the tests' sources translate to
+  themselves (rows in attention matrices), however the floats round on this CPU. 300 updates
+  copy 32 of 52 random sources exactly; 60 at the old learning rate (0.01) copied none, and
+  tipped "1 2 3" to an empty target."""
   trainer.train(tiny_config(train__max_num_batches=300, train__checkpoint_frequency_num_batches=150,
-                            train__learning_rate=0.03, train__bleu_sample_size=0), str(work))
-  model = tmp_path_factory.mktemp("model")
-  checkpoint.export_model(str(work), str(model))
-  copies = Translator.load(str(model), DecodeConfig(beam_size=2)).translate([["1", "2", "3"],
-                                                                            ["4", "5", "6"]])
+                            train__learning_rate=0.03, train__bleu_sample_size=0),
+                str(folder / "train"))
+  checkpoint.export_model(str(folder / "train"), str(folder / "model"))
+  copies = Translator.load(str(folder / "model"), DecodeConfig(beam_size=2)).translate(
+      [["1", "2", "3"], ["4", "5", "6"]])
   assert [c.tokens for c in copies] == [["1", "2", "3"], ["4", "5", "6"]], \
       "the fixture model has not learnt to copy"
-  return work, model
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+  """(training workdir with checkpoints 150 and 300, exported model), trained once a session."""
+  folder = built_once(tmp_path_factory, "serve_model", _train_a_copy_model)
+  return folder / "train", folder / "model"
 
 
 @pytest.fixture(scope="module")
