@@ -7,6 +7,11 @@ import sys
 # XLA:CPU aborts the process when a collective's participants have not all arrived in time
 # (40 s by default). 120 s bounds a real deadlock at two minutes; the test limit (pytest.ini) is
 # longer. (A worker aborted in a Sockeye system test with it at 600 s as well: tests/test_system.py.)
+# The threshold tests' programs train on one device: XLA:CPU runs a step's all-reduce on its
+# intra-op pool (2 threads here), where 4 fake devices' participants could block each other
+# until the termination timeout (seen in sort-gru: "only 3 of them arrived on time").
+THRESHOLD_XLA_FLAGS = (os.environ.get("XLA_FLAGS", "") +
+                       " --xla_force_host_platform_device_count=1").strip()
 PRODUCTION_XLA_FLAGS = (os.environ.get("XLA_FLAGS", "") +
                         " --xla_force_host_platform_device_count=4"
                         " --xla_cpu_collective_call_terminate_timeout_seconds=120").strip()

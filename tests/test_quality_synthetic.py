@@ -10,7 +10,7 @@ import os
 import pytest
 
 import subprocesses
-from conftest import PRODUCTION_XLA_FLAGS
+from conftest import THRESHOLD_XLA_FLAGS
 
 
 @pytest.mark.slow
@@ -19,7 +19,7 @@ def test_default_config_learns_the_reverse_task(tmp_path):
   # The README's command, compiled as in production (tests/test_system.py says why).
   run = subprocesses.python("-m", "s2s_jax.bin.train", "--config=configs/lstm_attn.py",
                             "--config.train.max_num_batches=1500", f"--workdir={tmp_path}",
-                            timeout=570, env={**os.environ, "XLA_FLAGS": PRODUCTION_XLA_FLAGS})
+                            timeout=570, env={**os.environ, "XLA_FLAGS": THRESHOLD_XLA_FLAGS})
   assert run.returncode == 0, run.stderr[-5000:]
   with open(tmp_path / "metrics.jsonl") as f:
     bleu = [r["validation:bleu"] for r in map(json.loads, f) if "validation:bleu" in r]

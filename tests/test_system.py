@@ -3,7 +3,7 @@ to Sockeye's own thresholds for that family: validation perplexity at the last c
 BLEU (in [0, 1]) of the validation set decoded with the trained model (slow).
 
 Each trains as a program of its own (s2s-train, as a user runs it), compiled as in production
-(conftest.PRODUCTION_XLA_FLAGS: the other tests compile at -O0, which rounds differently). And a
+(conftest.THRESHOLD_XLA_FLAGS: the other tests compile at -O0, which rounds differently). And a
 worker of the suite aborted in sort-cnn, in sort-gru and in copy-cnn ("Fatal Python error: Aborted", with no message from
 XLA, under the full suite's load, with the collective timeout at 600 s), taking the worker's other
 tests with it. In a program of its own, such a crash fails this one test, with the program's
@@ -15,7 +15,7 @@ import os
 import pytest
 
 import subprocesses
-from conftest import PRODUCTION_XLA_FLAGS
+from conftest import THRESHOLD_XLA_FLAGS
 
 # (task, family, perplexity at most, BLEU at least): Sockeye 1.13's thresholds; its sort tests
 # cover LSTM and CNN, and GRU is held to the LSTM's.
@@ -33,7 +33,7 @@ def test_family_meets_sockeye_thresholds(task, family, max_perplexity, min_bleu,
   run = subprocesses.python("-X", "faulthandler", "-m", "s2s_jax.bin.train",
                             f"--config=configs/sockeye_system.py:task={task},family={family}",
                             f"--workdir={tmp_path}", timeout=570,
-                            env={**os.environ, "XLA_FLAGS": PRODUCTION_XLA_FLAGS})
+                            env={**os.environ, "XLA_FLAGS": THRESHOLD_XLA_FLAGS})
   assert run.returncode == 0, run.stderr[-5000:]
   with open(tmp_path / "metrics.jsonl") as f:
     last = [r for r in map(json.loads, f) if "validation:perplexity" in r][-1]
