@@ -1,8 +1,9 @@
 r"""Sockeye 1.x's system tests (spec §5.11) as configs: copy or sort random digit sequences of
 length 1-10 (10,000 training and 100 validation lines, Sockeye's generator and seeds), one small
-model per family; tests/test_system.py checks Sockeye's perplexity and BLEU thresholds. Measured
-last: copy ppl 1.004 / 1.010 / 1.0001 (lstm / gru at 900 updates / cnn), BLEU 1.0; sort ppl 1.020 /
-1.002 / 1.073, BLEU 0.988 / 1.0 / 0.948.
+model per family; tests/test_system.py checks Sockeye's perplexity and BLEU thresholds (copy 1.01
+and 0.99; sort 1.04 and 0.98 for the RNNs, 1.10 and 0.93 for the CNN). Measured last (one device,
+Xeon with AMX, seeds 13 and 1): copy ppl 1.0030 / 1.0032 / 1.0003 (lstm / gru / cnn), BLEU 1.0;
+sort ppl 1.0134 / 1.0068 / 1.0066 (seed 1: 1.0057 / 1.0085 / 1.0152), BLEU 0.978-1.0.
 
   python launch.py --config=configs/sockeye_system.py:task=sort,family=cnn
 
@@ -43,5 +44,10 @@ def get_config(arg=None):
     c.train.max_num_batches = 600 if arg.task == "copy" else 1500
   else:
     raise ValueError(f"unknown family '{arg.family}'; known: lstm, gru, cnn")
-  c.train.checkpoint_frequency_num_batches = c.train.max_num_batches  # evaluate once, at the end
+  # The rate falls to a third by the last update (lr / (1 + t / (max_num_batches / 2))): at a
+  # constant 3e-3 the last update could land on a spike (sort-cnn's perplexity 1.008-1.079 over four
+  # seeds on one machine, 1.148 on another CPU); decayed, 1.002-1.019.
+  c.train.lr_scheduler_type = "fixed_rate_inv_t"
+  c.train.checkpoint_frequency_num_batches = c.train.max_num_batches // 2  # evaluate twice
+  c.train.fixed_rate_lr_half_life = 1  # in checkpoints
   return c

@@ -51,9 +51,7 @@ class Translation:
 class Decoder:
   """Jitted batched beam search for one model and its parameters (ids in, ids out)."""
 
-  def __init__(self, model_config: ModelConfig, params, decode: DecodeConfig,
-               compiler_options=None):
-    """compiler_options: XLA options for the search programs (tests ask for quicker compiles)."""
+  def __init__(self, model_config: ModelConfig, params, decode: DecodeConfig):
     self.config = model_config
     self.decode_config = decode
     self.model = Seq2Seq(model_config, hoist=False)  # for the checkpoint's params, as given
@@ -62,8 +60,7 @@ class Decoder:
     # The search's copy, whose output weight is held vocabulary-major (embed.vocab_major_params).
     self._search_params = self._search_layout(params)
     self._search = jax.jit(self._search_fn,
-                           static_argnames=("beam", "max_len", "with_attention", "exhaustive"),
-                           compiler_options=compiler_options)
+                           static_argnames=("beam", "max_len", "with_attention", "exhaustive"))
 
   def _search_layout(self, params):
     return precision.cast_matrices(embed.vocab_major_params(params), self.config.dtype)
@@ -190,10 +187,10 @@ class EnsembleDecoder(Decoder):
   ensemble): each step uses the mean of the models' probabilities and reports the mean of their
   attention. Output lengths follow the first model's length statistics."""
 
-  def __init__(self, model_configs, params_list, decode: DecodeConfig, compiler_options=None):
+  def __init__(self, model_configs, params_list, decode: DecodeConfig):
     self.models = [Seq2Seq(c, hoist=False, vocab_major_output=True) for c in model_configs]
     self.model_configs = model_configs
-    super().__init__(model_configs[0], tuple(params_list), decode, compiler_options)
+    super().__init__(model_configs[0], tuple(params_list), decode)
 
   def _search_layout(self, params):
     return tuple(precision.cast_matrices(embed.vocab_major_params(p), c.dtype)

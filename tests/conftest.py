@@ -4,23 +4,23 @@ import os
 import pathlib
 import sys
 
-# XLA:CPU aborts the process when a collective's participants have not all arrived in time
-# (40 s by default). 120 s bounds a real deadlock at two minutes; the test limit (pytest.ini) is
-# longer. (A worker aborted in a Sockeye system test with it at 600 s as well: tests/test_system.py.)
-# The threshold tests' programs train on one device: XLA:CPU runs a step's all-reduce on its
-# intra-op pool (2 threads here), where 4 fake devices' participants could block each other
-# until the termination timeout (seen in sort-gru: "only 3 of them arrived on time").
-THRESHOLD_XLA_FLAGS = (os.environ.get("XLA_FLAGS", "") +
-                       " --xla_force_host_platform_device_count=1").strip()
-PRODUCTION_XLA_FLAGS = (os.environ.get("XLA_FLAGS", "") +
-                        " --xla_force_host_platform_device_count=4"
-                        " --xla_cpu_collective_call_terminate_timeout_seconds=120").strip()
+# Four fake devices: sharding is tested on CPU. XLA:CPU aborts the process when a collective's
+# participants have not all arrived in time (40 s by default); 120 s bounds a real deadlock at two
+# minutes, within the test limit (pytest.ini).
+USER_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
+TEST_XLA_FLAGS = (USER_XLA_FLAGS +
+                  " --xla_force_host_platform_device_count=4"
+                  " --xla_cpu_collective_call_terminate_timeout_seconds=120").strip()
 # The tests compile far more than they run: LLVM at -O0 compiles 1.5x faster (a cold tiny
 # training run's compiles 12.1-13.3 s -> 8.2-9.1 s on a Zen 4 EPYC); the products are library
-# calls, so steps run about as fast. It rounds differently (likely the multiply-adds -O0 leaves
-# unfused), which moves where a long run ends (sort-gru's validation perplexity 1.002 -> 1.049):
-# the tests that train to a threshold run their programs with PRODUCTION_XLA_FLAGS. The programs other tests start inherit -O0.
-os.environ["XLA_FLAGS"] = PRODUCTION_XLA_FLAGS + " --xla_backend_optimization_level=0"
+# calls, so steps run about as fast. The programs tests start inherit it.
+os.environ["XLA_FLAGS"] = TEST_XLA_FLAGS + " --xla_backend_optimization_level=0"
+# The tests that train to a threshold (test_system, test_quality_synthetic) run their programs as a
+# user would: production codegen (-O0 rounds differently, likely the multiply-adds it leaves
+# unfused: sort-gru's perplexity 1.002 -> 1.049) on one device (XLA:CPU runs a step's all-reduce
+# on its intra-op pool, 2 threads here, where 4 fake devices' participants blocked each other
+# until the collective timeout under the suite's load: "only 3 of them arrived on time").
+THRESHOLD_XLA_FLAGS = (USER_XLA_FLAGS + " --xla_force_host_platform_device_count=1").strip()
 # One compilation cache for the test session and the programs it starts (subprocesses inherit
 # the variable): tests that build the same step reuse it, concurrently (s2s_jax/compile_cache.py).
 os.environ.setdefault("S2S_JAX_CACHE", "/tmp/s2s_jax_test_cache")

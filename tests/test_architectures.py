@@ -17,8 +17,6 @@ from s2s_jax.inference import Decoder
 from s2s_jax.models import registry
 from s2s_jax.models.seq2seq import Seq2Seq
 
-# Compile the train steps without LLVM's costly passes: 2x faster to build, same arithmetic.
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 BASE = dict(vocab_size_source=20, vocab_size_target=20, num_embed_source=8, num_embed_target=8,
             rnn_num_hidden=16, rnn_attention_num_hidden=12, cnn_num_hidden=16,
             max_seq_len_source=12, max_seq_len_target=12, length_ratio_mean=1.2)
@@ -102,7 +100,7 @@ def test_architecture(variant):
   # The plain scan initialises eagerly without tracing the hoisted VJP; the parameters are the same.
   params = Seq2Seq(cfg, hoist=False).init(jax.random.PRNGKey(0), src, trg)
   model = Seq2Seq(cfg)
-  out = jax.jit(_run_model, static_argnums=0, compiler_options=FAST_COMPILE)(model, params)
+  out = jax.jit(_run_model, static_argnums=0)(model, params)
 
   assert out["full"].shape == (3, 6, cfg.vocab_size_target)
   np.testing.assert_allclose(out["steps"], out["full"], atol=2e-5,
@@ -119,7 +117,7 @@ def test_architecture(variant):
   before, after = map(float, out["loss"])
   assert np.isfinite(before) and after < before, "a gradient step did not lower the loss"
 
-  decoder = Decoder(cfg, params["params"], DecodeConfig(beam_size=2, batch_size=4), FAST_COMPILE)
+  decoder = Decoder(cfg, params["params"], DecodeConfig(beam_size=2, batch_size=4))
   sources = [[5, 6, 7, 8, 9], [11], [4, 12, 13]]
   batched = decoder.decode_ids(sources, with_attention=True)
   for src_ids, out in zip(sources, batched):
@@ -140,7 +138,7 @@ def test_hoisted_gradients_equal_plain_autodiff_for_deep_and_normalised_rnns():
       def loss(v):
         logits = Seq2Seq(cfg, hoist).apply(v, src, trg)
         return (jax.nn.log_softmax(logits) * (trg != 0)[..., None]).sum()
-      return jax.jit(jax.grad(loss), compiler_options=FAST_COMPILE)(variables)
+      return jax.jit(jax.grad(loss))(variables)
     diff = jax.tree_util.tree_map(lambda a, b: float(jnp.abs(a - b).max()), grads(True),
                                   grads(False))
     assert max(jax.tree_util.tree_leaves(diff)) < 1e-4, name

@@ -14,7 +14,6 @@ from s2s_jax import sharding, steps
 from s2s_jax.config import ModelConfig
 from s2s_jax.models.seq2seq import Seq2Seq
 
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
 def _setup(cell="lstm", **model):
@@ -42,14 +41,13 @@ def _parallel_train_step(mesh):
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
   step = sharding.data_parallel(functools.partial(steps.train_step, axis_name=sharding.DATA),
                                 mesh, 3)
-  return jax.jit(step, in_shardings=(repl, data, repl), out_shardings=(repl, repl),
-                 compiler_options=FAST_COMPILE)
+  return jax.jit(step, in_shardings=(repl, data, repl), out_shardings=(repl, repl))
 
 
 def test_four_devices_take_the_same_sgd_step_as_one():
   mesh = _four_devices()
   _, state, batch = _setup()
-  one, one_out = jax.jit(steps.train_step, compiler_options=FAST_COMPILE)(
+  one, one_out = jax.jit(steps.train_step)(
       state, batch, jax.random.PRNGKey(1))
   four, four_out = _parallel_train_step(mesh)(
       sharding.put_replicated(state, mesh), sharding.put_batch(batch, mesh), jax.random.PRNGKey(1))

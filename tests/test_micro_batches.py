@@ -9,7 +9,7 @@ import pytest
 
 from s2s_jax import config as config_lib, losses, sharding, steps, trainer
 from conftest import tiny_config
-from test_data_parallel import FAST_COMPILE, _four_devices, _setup
+from test_data_parallel import _four_devices, _setup
 
 
 def _sgd_change(state, new):
@@ -24,9 +24,8 @@ def _step(micro_batches, axis_name=None):
 @pytest.mark.parametrize("micro_batches", [2, 4])
 def test_micro_batches_take_the_same_step_as_the_whole_batch(micro_batches):
   _, state, batch = _setup()  # 8 rows of unequal token counts; SGD at rate 1
-  one, one_out = jax.jit(_step(1), compiler_options=FAST_COMPILE)(state, batch, jax.random.PRNGKey(1))
-  split, split_out = jax.jit(_step(micro_batches), compiler_options=FAST_COMPILE)(
-      state, batch, jax.random.PRNGKey(1))
+  one, one_out = jax.jit(_step(1))(state, batch, jax.random.PRNGKey(1))
+  split, split_out = jax.jit(_step(micro_batches))(state, batch, jax.random.PRNGKey(1))
   # A micro-batch normalised by its own token count, or gradients averaged instead of summed,
   # would move the parameters by a different amount.
   for a, b in zip(_sgd_change(state, one), _sgd_change(state, split)):
@@ -43,7 +42,7 @@ def _summed_nll(model, params, batch, keys):
                          rngs={"dropout": key})
     return losses.cross_entropy(logits, rows["trg_out"])[1]
   rows = len(batch["src"]) // len(keys)
-  nll = jax.jit(nll, compiler_options=FAST_COMPILE)
+  nll = jax.jit(nll)
   return sum(float(nll({k: v[i * rows:(i + 1) * rows] for k, v in batch.items()}, key))
              for i, key in enumerate(keys))
 
@@ -55,7 +54,7 @@ def test_each_micro_batch_draws_its_dropout_masks_from_its_own_key():
   model, state, batch = _setup(embed_dropout_source=0.5, rnn_decoder_hidden_dropout=0.5,
                                weight_init_scale=1.0)
   rng = jax.random.PRNGKey(1)
-  _, out = jax.jit(_step(2), compiler_options=FAST_COMPILE)(state, batch, rng)
+  _, out = jax.jit(_step(2))(state, batch, rng)
   step_key = jax.random.fold_in(rng, state.step)
   own = _summed_nll(model, state.params, batch, [jax.random.fold_in(step_key, i) for i in (0, 1)])
   assert float(out["nll"]) == pytest.approx(own, rel=1e-5)
@@ -67,11 +66,10 @@ def test_each_micro_batch_draws_its_dropout_masks_from_its_own_key():
 def test_four_devices_with_micro_batches_take_the_step_of_one_device():
   mesh = _four_devices()
   _, state, batch = _setup()
-  one, _ = jax.jit(_step(1), compiler_options=FAST_COMPILE)(state, batch, jax.random.PRNGKey(1))
+  one, _ = jax.jit(_step(1))(state, batch, jax.random.PRNGKey(1))
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
   step = jax.jit(sharding.data_parallel(_step(2, sharding.DATA), mesh, 3),
-                 in_shardings=(repl, data, repl), out_shardings=(repl, repl),
-                 compiler_options=FAST_COMPILE)
+                 in_shardings=(repl, data, repl), out_shardings=(repl, repl))
   four, _ = step(sharding.put_replicated(state, mesh), sharding.put_batch(batch, mesh),
                  jax.random.PRNGKey(1))
   for a, b in zip(_sgd_change(state, one), _sgd_change(state, four)):

@@ -16,7 +16,7 @@ from s2s_jax.config import DecodeConfig, ModelConfig
 from s2s_jax.inference import Decoder
 from s2s_jax.models import embed, precision, recurrence
 from s2s_jax.models.seq2seq import Seq2Seq
-from test_architectures import BASE, FAST_COMPILE, VARIANTS, _batch
+from test_architectures import BASE, VARIANTS, _batch
 
 # One variant per family of products: input feeding + MLP attention, deep GRU with layer norm
 # and bilinear attention, convolutions, tied output layer.
@@ -38,8 +38,7 @@ def _loss_and_grads(cfg, params, hoist=True):
     logits = Seq2Seq(cfg, hoist).apply(params, src, trg_in)
     total, _, count = losses.cross_entropy(logits, trg)
     return total / count, logits
-  (value, logits), grads = jax.jit(jax.value_and_grad(loss, has_aux=True),
-                                   compiler_options=FAST_COMPILE)(params)
+  (value, logits), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
   return value, logits, grads
 
 
@@ -247,7 +246,7 @@ def test_a_bfloat16_train_step_keeps_float32_parameters_and_optimizer_state_and_
   trg_in = jnp.concatenate([jnp.full((3, 1), 2), trg[:, :-1]], 1)
   batch = {"src": src, "trg_in": trg_in, "trg_out": trg}
   state = steps.init_state(Seq2Seq(cfg), optax.adam(1e-2), jax.random.PRNGKey(0), batch)
-  train = jax.jit(steps.train_step, compiler_options=FAST_COMPILE)
+  train = jax.jit(steps.train_step)
   nlls = []
   for _ in range(8):
     state, out = train(state, batch, jax.random.PRNGKey(1))
@@ -296,7 +295,7 @@ def test_bfloat16_decoding_finds_the_float32_hypotheses_with_their_scores():
   params = Seq2Seq(f32, hoist=False).init(jax.random.PRNGKey(0), src, trg)["params"]
   decode = DecodeConfig(beam_size=2, batch_size=4)
   bf16 = dataclasses.replace(f32, dtype="bfloat16")
-  d32, d16 = (Decoder(c, params, decode, FAST_COMPILE) for c in (f32, bf16))
+  d32, d16 = (Decoder(c, params, decode) for c in (f32, bf16))
   _assert_matrix_dtypes(d16._search_params, FLOAT32_MATRICES["rnn-rnn-lstm-mlp"])  # BASE's model
   sources = [[5, 6, 7, 8, 9], [11], [4, 12, 13]]
   want, got = d32.decode_ids(sources, nbest=2), d16.decode_ids(sources, nbest=2)

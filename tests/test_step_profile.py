@@ -8,7 +8,7 @@ import pytest
 from s2s_jax import step_profile, steps
 from s2s_jax.config import ModelConfig
 from s2s_jax.models.seq2seq import Seq2Seq
-from test_architectures import BASE, FAST_COMPILE, _batch
+from test_architectures import BASE, _batch
 
 
 @pytest.mark.parametrize("stack,piece,backward", [
@@ -35,7 +35,7 @@ def test_a_traced_train_step_has_time_in_every_piece_forward_and_backward(tmp_pa
   batch = {"src": src, "trg_in": trg, "trg_out": trg}
   state = steps.init_state(Seq2Seq(cfg), optax.adam(1e-3), jax.random.PRNGKey(0), batch)
   rng = jax.random.PRNGKey(1)
-  compiled = jax.jit(steps.train_step, compiler_options=FAST_COMPILE).lower(
+  compiled = jax.jit(steps.train_step).lower(
       state, batch, rng).compile()
   holder = [state]
 
