@@ -15,12 +15,15 @@ import pytest
 from optuna.trial import TrialState
 
 import subprocesses
+from conftest import ONE_DEVICE_XLA_FLAGS
 from configs import tiny
 from s2s_jax import hyper
 from s2s_jax.errors import ConfigError
 from s2s_jax.sweeps import definition, runner, sagemaker_ranges, study as study_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The runners and their trials train on one device each (sharding is tested elsewhere).
+ENV = {**os.environ, "XLA_FLAGS": ONE_DEVICE_XLA_FLAGS}
 
 
 def _check(spec, base=None):
@@ -34,7 +37,7 @@ def _sweep_file(tmp_path, body, name="sweep.py"):
 
 
 def _cli(*args, timeout=600):
-  return subprocesses.python("-m", "s2s_jax.bin.sweep", *args, timeout=timeout)
+  return subprocesses.python("-m", "s2s_jax.bin.sweep", *args, timeout=timeout, env=ENV)
 
 
 def _manifest_sessions(folder):
@@ -293,8 +296,9 @@ def test_bad_sagemaker_ranges_are_named(ranges, message):
     sagemaker_ranges.from_json(ranges)
 
 
-# Long enough that a trial is still running at its first checkpoint (step 50), when the tests
-# interrupt it, and that the pruner sees a few reports.
+# Long enough that a trial is still running after its first checkpoint (step 50) when a test
+# interrupts it, or when the pruner (which reads reports every --poll_s, 2 s) stops it: 200 more
+# updates take 4-5 s.
 STEPS = 250
 TRIAL_STEPS = (f"--config.train.max_num_batches={STEPS}",
                "--config.train.checkpoint_frequency_num_batches=50", "--config.train.log_every=50")
@@ -312,7 +316,7 @@ def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_pat
   workdir = str(tmp_path / "sweep")
   args = ["--config=configs/tiny.py", *TRIAL_STEPS, f"--sweep={sweep}", f"--workdir={workdir}",
           "--workers=2", "--test=none"]
-  proc = subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args],
+  proc = subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args], env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
   first = os.path.join(workdir, "trials", "rnn_cell_type=lstm+seed=1")
   deadline = time.time() + 300
@@ -433,7 +437,7 @@ def test_a_killed_runner_stops_its_trials_and_the_next_runner_resumes_them(tmp_p
   workdir = str(tmp_path / "sweep")
   args = ["--config=configs/tiny.py", *TRIAL_STEPS, f"--sweep={sweep}", f"--workdir={workdir}",
           "--test=none"]
-  proc = subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args],
+  proc = subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args], env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   trial = os.path.join(workdir, "trials", "seed=1")
   deadline = time.time() + 300
@@ -580,6 +584,20 @@ def test_a_trial_gets_sigterm_when_its_runner_is_killed(tmp_path):
   assert log.read_text().splitlines()[-1] == "SIGTERM"
 
 
+def test_the_runner_takes_up_a_trials_end_without_waiting_out_its_poll():
+  """Between two polls (--poll_s, for pruning reports and heartbeats) a slot whose trial has
+  ended starts the next one at once; a sleep of the whole poll idled it up to 2 s a trial."""
+  quick = subprocesses.start([sys.executable, "-c", "pass"])
+  slow = subprocesses.start([sys.executable, "-c", "import time; time.sleep(60)"])
+  start = time.monotonic()
+  runner.wait_for_an_exit([slow, quick], 60)
+  assert quick.poll() == 0 and slow.poll() is None
+  assert time.monotonic() - start < 30
+  start = time.monotonic()
+  runner.wait_for_an_exit([slow], 0.2)  # none ends: the whole wait
+  assert 0.2 <= time.monotonic() - start < 30
+
+
 def _wait_for(condition, timeout=60):
   deadline = time.time() + timeout
   while not condition() and time.time() < deadline:
@@ -616,7 +634,7 @@ def test_two_runners_on_one_study_never_run_a_trial_twice(tmp_path):
   workdir = str(tmp_path / "sweep")
   args = ["--config=configs/tiny.py", "--sweep=configs/tiny_sweep.py", f"--workdir={workdir}",
           "--workers=1", "--test=none"]
-  procs = [subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args],
+  procs = [subprocesses.start([sys.executable, "-m", "s2s_jax.bin.sweep", *args], env=ENV,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
            for _ in range(2)]
   outs = [subprocesses.finish(p, timeout=600)[0] for p in procs]
