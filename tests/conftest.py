@@ -23,8 +23,7 @@ os.environ["XLA_FLAGS"] = TEST_XLA_FLAGS + " --xla_backend_optimization_level=0"
 THRESHOLD_XLA_FLAGS = (USER_XLA_FLAGS + " --xla_force_host_platform_device_count=1").strip()
 # Programs that need no sharding and many of whom run side by side (a sweep's trials): one device
 # steps 15% faster and has no all-reduce to wait on.
-ONE_DEVICE_XLA_FLAGS = (USER_XLA_FLAGS + " --xla_force_host_platform_device_count=1"
-                        " --xla_backend_optimization_level=0").strip()
+ONE_DEVICE_XLA_FLAGS = THRESHOLD_XLA_FLAGS + " --xla_backend_optimization_level=0"
 # One compilation cache for the test session and the programs it starts (subprocesses inherit
 # the variable): tests that build the same step reuse it, concurrently (s2s_jax/compile_cache.py).
 os.environ.setdefault("S2S_JAX_CACHE", "/tmp/s2s_jax_test_cache")
