@@ -33,6 +33,8 @@ def _kept_steps(folder):
   return sorted(int(p.name) for p in pathlib.Path(folder).iterdir() if p.name.isdigit())
 
 
+# slow: 5 training programs killed at chosen points, 44 s in the suite.
+@pytest.mark.slow
 def test_interrupted_runs_end_with_the_uninterrupted_parameters(tmp_path):
   reference = tmp_path / "reference"
   trainer.train(tiny_config(train__max_num_batches=STEPS, train__bleu_sample_size=0),

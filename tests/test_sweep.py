@@ -304,6 +304,8 @@ TRIAL_STEPS = (f"--config.train.max_num_batches={STEPS}",
                "--config.train.checkpoint_frequency_num_batches=50", "--config.train.log_every=50")
 
 
+# slow: a story of 9 programs (Ctrl-C, resume, report, decoding sweep, retest), 65 s in the suite.
+@pytest.mark.slow
 def test_a_tiny_sweep_runs_is_killed_resumes_and_records_a_failing_trial(tmp_path):
   sweep = _sweep_file(tmp_path, """
       def get_sweep():
@@ -429,6 +431,8 @@ def test_a_trial_that_fails_before_its_session_starts_is_failed_not_resumed_agai
       rows[0]["error"]
 
 
+# slow: two runners and their trials, 21 s in the suite.
+@pytest.mark.slow
 def test_a_killed_runner_stops_its_trials_and_the_next_runner_resumes_them(tmp_path):
   sweep = _sweep_file(tmp_path, """
       def get_sweep():
@@ -609,6 +613,8 @@ def _has_checkpoint(folder):
   return os.path.isdir(root) and any(n.isdigit() for n in os.listdir(root))
 
 
+# slow: a runner with 4 trials, long enough for the pruner to see them fall behind (34 s).
+@pytest.mark.slow
 def test_the_median_pruner_stops_a_trial_that_falls_behind(tmp_path):
   sweep = _sweep_file(tmp_path, """
       def get_sweep():
@@ -630,6 +636,8 @@ def test_the_median_pruner_stops_a_trial_that_falls_behind(tmp_path):
   assert "pruned at step 50" in out.stdout
 
 
+# slow: two runners side by side with their trials, 24 s in the suite.
+@pytest.mark.slow
 def test_two_runners_on_one_study_never_run_a_trial_twice(tmp_path):
   workdir = str(tmp_path / "sweep")
   args = ["--config=configs/tiny.py", "--sweep=configs/tiny_sweep.py", f"--workdir={workdir}",
