@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import tqdm
 
 from s2s_jax import checkpoint, evaluate, manifest, metrics, optim, sharding, steps
-from s2s_jax.config import ExperimentConfig, ModelConfig
+from s2s_jax.config import ExperimentConfig, ModelConfig, TrainConfig
 from s2s_jax.data import pipeline, sources
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import UserError
@@ -63,25 +63,38 @@ def build(cfg: ExperimentConfig, workdir: str, devices=None) -> Setup:
   rows = pipeline.batch_sizes(buckets, cfg.data, mesh.size, cfg.train.micro_batches)
   batches = pipeline.TrainBatches(corpus.train, buckets, rows, cfg.seed, jax.process_index(),
                                   jax.process_count())
+  model, tx, train_step, eval_step = _programs(model_config, cfg.train, mesh)
+  return Setup(model_config, corpus, mesh, buckets, rows, batches, model, tx, train_step, eval_step)
+
+
+@functools.lru_cache(maxsize=4)
+def _programs(model_config: ModelConfig, train_cfg: TrainConfig, mesh: jax.sharding.Mesh):
+  """(model, optimizer, jitted train step, jitted eval step). Cached: a process that trains the
+  same model again (a resume in a notebook, the tests) reuses the traced and compiled steps; the
+  steps see the model and optimizer as static parts of their arguments, so these must be the
+  same objects for JAX's own cache to hit."""
   model = Seq2Seq(model_config)
   repl, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
   train_step = jax.jit(sharding.data_parallel(functools.partial(
-      steps.train_step, label_smoothing=cfg.train.label_smoothing,
-      accuracy=cfg.train.training_metric == "accuracy", axis_name=sharding.DATA,
-      micro_batches=cfg.train.micro_batches), mesh, 3),
+      steps.train_step, label_smoothing=train_cfg.label_smoothing,
+      accuracy=train_cfg.training_metric == "accuracy", axis_name=sharding.DATA,
+      micro_batches=train_cfg.micro_batches), mesh, 3),
       in_shardings=(repl, data, repl), out_shardings=(repl, repl), donate_argnums=0)
   eval_step = jax.jit(sharding.data_parallel(functools.partial(
       steps.eval_step, apply_fn=model.apply, axis_name=sharding.DATA), mesh, 2),
       in_shardings=(repl, data), out_shardings=repl)
-  return Setup(model_config, corpus, mesh, buckets, rows, batches, model,
-               optim.make_optimizer(cfg.train), train_step, eval_step)
+  return model, optim.make_optimizer(train_cfg), train_step, eval_step
 
 
 def init_state(s: Setup, seed: int) -> steps.TrainState:
   example = pipeline.pad_batch([], [], *s.buckets[0], s.rows[0])
-  init = jax.jit(lambda rng: steps.init_state(s.model, s.tx, rng, example),
-                 out_shardings=sharding.replicated(s.mesh))
-  return init(jax.random.PRNGKey(seed))
+  return _init(s.model, s.tx, s.mesh)(jax.random.PRNGKey(seed), example)
+
+
+@functools.lru_cache(maxsize=4)
+def _init(model, tx, mesh):
+  return jax.jit(functools.partial(steps.init_state, model, tx),
+                 out_shardings=sharding.replicated(mesh))
 
 
 @dataclasses.dataclass
