@@ -98,7 +98,7 @@ def _decoder(**decode):
   cfg = ModelConfig(vocab_size_source=20, vocab_size_target=20, num_embed_source=8,
                     num_embed_target=8, rnn_num_hidden=16, length_ratio_mean=1.5)
   src = jnp.ones((2, 5), jnp.int32) * 5
-  params = Seq2Seq(cfg).init(jax.random.PRNGKey(0), src, src)["params"]
+  params = jax.jit(Seq2Seq(cfg).init)(jax.random.PRNGKey(0), src, src)["params"]
   return Decoder(cfg, params, DecodeConfig(**{"beam_size": 3, "batch_size": 4, **decode}))
 
 

@@ -26,7 +26,7 @@ def _batch():
 @pytest.fixture(scope="module")
 def params():
   src, trg = _batch()
-  return Seq2Seq(CFG).init(jax.random.PRNGKey(0), src, trg)
+  return jax.jit(Seq2Seq(CFG).init)(jax.random.PRNGKey(0), src, trg)
 
 
 def test_shapes(params):
@@ -42,7 +42,7 @@ def test_hoisted_gradients_equal_plain_autodiff(state_init):
   import dataclasses
   cfg = dataclasses.replace(CFG, rnn_decoder_state_init=state_init)
   src, trg = _batch()
-  variables = Seq2Seq(cfg).init(jax.random.PRNGKey(1), src, trg)
+  variables = jax.jit(Seq2Seq(cfg).init)(jax.random.PRNGKey(1), src, trg)
 
   def grads(hoist):
     def loss(v):

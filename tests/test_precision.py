@@ -54,7 +54,7 @@ def test_bfloat16_matches_float32_within_its_rounding(variant):
   f32 = ModelConfig(**{**BASE, **CHECKED[variant], "weight_init_scale": 0.5})
   bf16 = ModelConfig(**{**BASE, **CHECKED[variant], "weight_init_scale": 0.5, "dtype": "bfloat16"})
   src, trg = _batch()
-  params = Seq2Seq(f32, hoist=False).init(jax.random.PRNGKey(0), src, trg)
+  params = jax.jit(Seq2Seq(f32, hoist=False).init)(jax.random.PRNGKey(0), src, trg)
   loss32, logits32, grads32 = _loss_and_grads(f32, params)
   loss16, logits16, grads16 = _loss_and_grads(bf16, params)
   assert logits16.dtype == jnp.float32
@@ -126,7 +126,7 @@ def test_bfloat16_model_and_its_gradients_equal_autodiff_of_float32_products_of_
   # ones are autodiff's of that math, up to the rounding of the cotangents.
   cfg = ModelConfig(**{**BASE, **CHECKED[variant], "weight_init_scale": 0.5, "dtype": "bfloat16"})
   src, trg = _batch()
-  params = Seq2Seq(cfg, hoist=False).init(jax.random.PRNGKey(0), src, trg)
+  params = jax.jit(Seq2Seq(cfg, hoist=False).init)(jax.random.PRNGKey(0), src, trg)
   _, logits, grads = _loss_and_grads(cfg, params)
   monkeypatch.setattr(precision, "dot", _emulated_dot)
   monkeypatch.setattr(precision, "dot_t", lambda x, w_t, dtype: _emulated_dot(x, w_t.T, dtype))
@@ -232,7 +232,7 @@ def _dot_dtypes(cfg, params):
 def test_bfloat16_puts_every_weight_product_in_bfloat16_and_float32_none():
   cfg = ModelConfig(**BASE)
   src, trg = _batch()
-  params = Seq2Seq(cfg, hoist=False).init(jax.random.PRNGKey(0), src, trg)
+  params = jax.jit(Seq2Seq(cfg, hoist=False).init)(jax.random.PRNGKey(0), src, trg)
   # 11 weight products: the encoder's w_pre and w_hh per direction, the decoder's w_init, w_pre,
   # w_step and w_hh (one product of their concatenation), w_hid and w_out, and the attention's
   # w_e2h and w_q2h. 2 more are products of two activations (scores and context), float32.
@@ -292,7 +292,7 @@ def test_bfloat16_decoding_finds_the_float32_hypotheses_with_their_scores():
   # near-ties, so the comparison would assert nothing.
   f32 = ModelConfig(**BASE, weight_init_scale=0.5)
   src, trg = _batch()
-  params = Seq2Seq(f32, hoist=False).init(jax.random.PRNGKey(0), src, trg)["params"]
+  params = jax.jit(Seq2Seq(f32, hoist=False).init)(jax.random.PRNGKey(0), src, trg)["params"]
   decode = DecodeConfig(beam_size=2, batch_size=4)
   bf16 = dataclasses.replace(f32, dtype="bfloat16")
   d32, d16 = (Decoder(c, params, decode) for c in (f32, bf16))

@@ -235,6 +235,8 @@ JOB = {
 }
 
 
+# slow: the job as its own program with the production malloc setting, then its rerun (18 s).
+@pytest.mark.slow
 def test_a_sagemaker_job_end_to_end(tmp_path):
   _write_channels(tmp_path, JOB)
   production = {k: v for k, v in os.environ.items() if k != "S2S_JAX_MALLOC"}  # conftest's opt-out
