@@ -18,6 +18,8 @@ CHOICES = {
     "rnn_attention_type": registry.names("attention"),
     "cnn_activation_type": ("glu", "relu", "softrelu", "sigmoid", "tanh"),
     "cnn_positional_embedding_type": ("learned", "fixed"),
+  "transformer_positional_embedding_type": ("fixed", "learned"),
+  "transformer_activation_type": ("relu", "gelu", "swish1"),
     "weight_tying_type": ("none", "trg_softmax", "src_trg", "src_trg_softmax"),
     "rnn_decoder_state_init": ("last", "avg", "zero"),
     "weight_init_type": ("uniform", "xavier"),
@@ -30,7 +32,8 @@ CHOICES = {
     "optimized_metric": ("perplexity", "accuracy", "bleu"),
     "training_metric": ("perplexity", "accuracy"),
     "loss_type": ("cross-entropy",),
-    "lr_scheduler_type": ("plateau_reduce", "fixed_rate_inv_t", "fixed_rate_inv_sqrt_t"),
+    "lr_scheduler_type": ("plateau_reduce", "fixed_rate_inv_t", "fixed_rate_inv_sqrt_t",
+                          "inv_sqrt_warmup"),
     "dtype": ("float32", "bfloat16"),
 }
 
@@ -57,8 +60,8 @@ class ModelSettings:
   """The model keys a config file sets (config.model.*), with their defaults. Key names follow
   SageMaker's hyperparameters (spec §1); the defaults are this project's, chosen to learn out of
   the box (SageMaker's own are in s2s_jax/sagemaker/hyperparameters.py)."""
-  encoder_type: str = "rnn"  # rnn, cnn
-  decoder_type: str = "rnn"  # rnn, cnn
+  encoder_type: str = "rnn"  # rnn, cnn, transformer
+  decoder_type: str = "rnn"  # rnn, cnn, transformer
   rnn_cell_type: str = "lstm"  # lstm, gru
   # mlp, dot, dot_scaled, bilinear, fixed, location, coverage (RNN decoder; the CNN decoder
   # always uses dot attention in every layer)
@@ -82,6 +85,20 @@ class ModelSettings:
   cnn_activation_type: str = "glu"  # glu, relu, softrelu, sigmoid, tanh
   cnn_hidden_dropout: float = 0.0
   cnn_positional_embedding_type: str = "learned"  # or 'fixed' (sinusoids)
+  # Beyond SageMaker: the Transformer (models/transformer.py), with Sockeye 1.x's keys and
+  # defaults. Its embeddings (num_embed_*) must be transformer_model_size wide.
+  transformer_model_size: int = 512
+  transformer_attention_heads: int = 8
+  transformer_feed_forward_num_hidden: int = 2048
+  transformer_activation_type: str = "relu"  # relu, gelu, swish1
+  transformer_positional_embedding_type: str = "fixed"  # or 'learned'
+  # Around each sub-layer: n layer norm, d dropout, r residual. "n" / "dr" is pre-norm (Sockeye's
+  # default), "" / "drn" the original post-norm.
+  transformer_preprocess: str = "n"
+  transformer_postprocess: str = "dr"
+  transformer_dropout_attention: float = 0.1
+  transformer_dropout_act: float = 0.1
+  transformer_dropout_prepost: float = 0.1
   # Beyond SageMaker (Sockeye names): tie the target embedding and output layer ('trg_softmax'),
   # the source and target embeddings ('src_trg', needs one shared vocabulary), or all three.
   weight_tying_type: str = "none"
@@ -99,13 +116,17 @@ class ModelSettings:
   def attention_num_hidden(self):
     return self.rnn_attention_num_hidden or self.rnn_num_hidden
 
+  def _num_hidden(self, kind):
+    return {"rnn": self.rnn_num_hidden, "cnn": self.cnn_num_hidden,
+            "transformer": self.transformer_model_size}[kind]
+
   @property
   def encoder_num_hidden(self):
-    return self.rnn_num_hidden if self.encoder_type == "rnn" else self.cnn_num_hidden
+    return self._num_hidden(self.encoder_type)
 
   @property
   def decoder_num_hidden(self):
-    return self.rnn_num_hidden if self.decoder_type == "rnn" else self.cnn_num_hidden
+    return self._num_hidden(self.decoder_type)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,6 +198,8 @@ class TrainConfig:
   # plateau_reduce (x plateau_reduce_lr_factor after plateau_reduce_lr_threshold checkpoints
   # without improvement), fixed_rate_inv_t or fixed_rate_inv_sqrt_t (halved after
   # fixed_rate_lr_half_life checkpoints); learning_rate_warmup updates of linear warm-up on top.
+  # inv_sqrt_warmup (beyond SageMaker): the Transformer's (Noam) schedule, linear warm-up to
+  # learning_rate over learning_rate_warmup updates, then learning_rate sqrt(warm-up / t).
   lr_scheduler_type: str = "plateau_reduce"
   fixed_rate_lr_half_life: int = 10  # in checkpoints, for the fixed_rate_* schedulers
   learning_rate_warmup: int = 0  # updates of linear warm-up (beyond SageMaker)
@@ -313,7 +336,8 @@ def _validate(c, where):
   if isinstance(c, ModelConfig):
     for key in ("num_embed_source", "num_embed_target", "rnn_num_hidden", "num_layers_encoder",
                 "num_layers_decoder", "vocab_size_source", "vocab_size_target", "cnn_num_hidden",
-                "cnn_kernel_width_encoder", "cnn_kernel_width_decoder"):
+                "cnn_kernel_width_encoder", "cnn_kernel_width_decoder", "transformer_model_size",
+                "transformer_attention_heads", "transformer_feed_forward_num_hidden"):
       need(getattr(c, key) > 0, key, f"must be positive, got {getattr(c, key)}")
     if c.encoder_type == "rnn":
       need(c.rnn_num_hidden % 2 == 0, "rnn_num_hidden", "must be even with the bidirectional RNN "
@@ -323,13 +347,27 @@ def _validate(c, where):
            f"centred window), got {c.cnn_kernel_width_encoder}; allowed: 1, 3, 5, ...")
     if c.decoder_type == "cnn":
       need(c.encoder_num_hidden == c.cnn_num_hidden, "cnn_num_hidden",
-           f"({c.cnn_num_hidden}) must equal the encoder's output size, rnn_num_hidden "
+           f"({c.cnn_num_hidden}) must equal the encoder's output size "
            f"({c.encoder_num_hidden}): the CNN decoder's dot attention compares them directly")
+    for side, kind, embed in (("source", c.encoder_type, c.num_embed_source),
+                              ("target", c.decoder_type, c.num_embed_target)):
+      if kind == "transformer":
+        need(embed == c.transformer_model_size, f"num_embed_{side}",
+             f"({embed}) must equal transformer_model_size ({c.transformer_model_size}): the "
+             f"Transformer adds positions to the embeddings and sums its layers onto them")
+    if "transformer" in (c.encoder_type, c.decoder_type):
+      need(c.transformer_model_size % c.transformer_attention_heads == 0,
+           "transformer_attention_heads", f"({c.transformer_attention_heads}) must divide "
+           f"transformer_model_size ({c.transformer_model_size})")
+    for key in ("transformer_preprocess", "transformer_postprocess"):
+      need(set(getattr(c, key)) <= set("ndr"), key,
+           f"may hold only n (layer norm), d (dropout), r (residual), got '{getattr(c, key)}'")
     need(c.rnn_first_residual_layer >= 2, "rnn_first_residual_layer",
          f"must be >= 2 (the first layer cannot be residual), got {c.rnn_first_residual_layer}")
     need(c.rnn_attention_num_hidden >= 0, "rnn_attention_num_hidden", "must be >= 0 (0: rnn_num_hidden)")
     for key in ("embed_dropout_source", "embed_dropout_target", "rnn_decoder_hidden_dropout",
-                "cnn_hidden_dropout"):
+                "cnn_hidden_dropout", "transformer_dropout_attention", "transformer_dropout_act",
+                "transformer_dropout_prepost"):
       need(0.0 <= getattr(c, key) < 1.0, key, f"must be in [0, 1), got {getattr(c, key)}")
     if c.weight_tying_type.endswith("softmax"):
       need(c.num_embed_target == c.decoder_num_hidden, "num_embed_target",
@@ -353,6 +391,8 @@ def _validate(c, where):
          f"applies only to optimizer_type='sgd', not '{c.optimizer_type}'; leave it unset")
     need(c.fixed_rate_lr_half_life > 0, "fixed_rate_lr_half_life", "must be positive")
     need(c.learning_rate_warmup >= 0, "learning_rate_warmup", "must be >= 0")
+    need(c.lr_scheduler_type != "inv_sqrt_warmup" or c.learning_rate_warmup > 0,
+         "learning_rate_warmup", "must be positive with lr_scheduler_type='inv_sqrt_warmup'")
     need(c.weight_decay >= 0, "weight_decay", "must be >= 0")
     need(0.0 < c.plateau_reduce_lr_factor, "plateau_reduce_lr_factor",
          "must be positive (>= 1 turns the plateau scheduler off)")

@@ -65,11 +65,12 @@ class Decoder:
   def _search_layout(self, params):
     return precision.cast_matrices(embed.vocab_major_params(params), self.config.dtype)
 
-  def _start(self, params, src, beam):
-    """(step function, decoder carry, per-sentence memory), both with `beam` rows per sentence."""
+  def _start(self, params, src, beam, max_len):
+    """(step function, decoder carry, per-sentence memory), both with `beam` rows per sentence,
+    for a search of at most max_len steps."""
     model, variables = self._search_model, {"params": params}
     enc = model.apply(variables, src, method=Seq2Seq.encode)
-    carry, memory = model.apply(variables, enc, method=Seq2Seq.init_state)
+    carry, memory = model.apply(variables, enc, max_len, method=Seq2Seq.init_state)
     carry, memory = jax.tree_util.tree_map(lambda x: jnp.repeat(x, beam, axis=0), (carry, memory))
 
     def step(prev, carry, memory):
@@ -77,7 +78,7 @@ class Decoder:
     return step, carry, memory
 
   def _search_fn(self, params, src, max_lengths, beam, max_len, with_attention, exhaustive):
-    step, carry, memory = self._start(params, src, beam)
+    step, carry, memory = self._start(params, src, beam, max_len)
     d = self.decode_config
     tokens, scores, lengths, attention = beam_lib.beam_search(
         step, carry, memory, max_lengths, beam=beam, max_len=max_len, source_len=src.shape[1],
@@ -196,11 +197,11 @@ class EnsembleDecoder(Decoder):
     return tuple(precision.cast_matrices(embed.vocab_major_params(p), c.dtype)
                  for p, c in zip(params, self.model_configs))
 
-  def _start(self, params, src, beam):
+  def _start(self, params, src, beam, max_len):
     states = []
     for model, p in zip(self.models, params):
       enc = model.apply({"params": p}, src, method=Seq2Seq.encode)
-      states.append(model.apply({"params": p}, enc, method=Seq2Seq.init_state))
+      states.append(model.apply({"params": p}, enc, max_len, method=Seq2Seq.init_state))
     carry, memory = jax.tree_util.tree_map(lambda x: jnp.repeat(x, beam, axis=0),
                                            (tuple(c for c, _ in states), tuple(m for _, m in states)))
 

@@ -20,6 +20,11 @@ def schedule_factor(cfg: TrainConfig, updates):
     factor = 1.0 / (1.0 + t / period)
   elif cfg.lr_scheduler_type == "fixed_rate_inv_sqrt_t":  # lr / sqrt(1 + 3 t / (H C))
     factor = 1.0 / jnp.sqrt(1.0 + 3.0 * t / period)
+  elif cfg.lr_scheduler_type == "inv_sqrt_warmup":
+    # Vaswani et al.'s (Noam) schedule, its peak named by learning_rate (fairseq's inverse_sqrt):
+    # linear warm-up to lr over W updates, then lr sqrt(W / t).
+    warm = float(max(cfg.learning_rate_warmup, 1))
+    return jnp.minimum((t + 1.0) / warm, jnp.sqrt(warm / jnp.maximum(t + 1.0, warm)))
   if cfg.learning_rate_warmup > 0:
     factor = factor * jnp.minimum(1.0, (t + 1.0) / cfg.learning_rate_warmup)
   return factor

@@ -19,15 +19,20 @@ from s2s_jax.models.seq2seq import Seq2Seq
 
 BASE = dict(vocab_size_source=20, vocab_size_target=20, num_embed_source=8, num_embed_target=8,
             rnn_num_hidden=16, rnn_attention_num_hidden=12, cnn_num_hidden=16,
+            transformer_model_size=8, transformer_attention_heads=2,
+            transformer_feed_forward_num_hidden=16,
             max_seq_len_source=12, max_seq_len_target=12, length_ratio_mean=1.2)
 
 
 def _variants():
   out = {}
-  # Every pair of encoder, cell and attention values (each attention with each cell and each
-  # encoder, each encoder with each cell), in 14 of the 28 triples: an attention reads the
-  # encoder's memory and the cell's state, which meet only through their shapes.
-  encoders, cells = registry.names("encoder"), registry.names("cell")
+  # Every pair of RNN or CNN encoder, cell and attention values (each attention with each cell
+  # and each encoder, each encoder with each cell), in 14 of the 28 triples: an attention reads
+  # the encoder's memory and the cell's state, which meet only through their shapes. The
+  # Transformer encoder's memory has the same shape as the CNN's; it pairs with the RNN decoder
+  # below.
+  encoders = tuple(e for e in registry.names("encoder") if e != "transformer")
+  cells = registry.names("cell")
   for i, att in enumerate(registry.names("attention")):
     for k in range(max(len(encoders), len(cells))):
       enc, cell = encoders[(i + k) % len(encoders)], cells[k % len(cells)]
@@ -50,6 +55,16 @@ def _variants():
                                          rnn_residual_connections=True, rnn_decoder_state_init="avg")
   out["layer-norm-gru-coverage"] = dict(layer_normalization=True, rnn_cell_type="gru",
                                         rnn_attention_type="coverage")
+  out["transformer"] = dict(encoder_type="transformer", decoder_type="transformer")
+  out["transformer-post-norm-learned-gelu-tied"] = dict(
+      encoder_type="transformer", decoder_type="transformer", transformer_preprocess="",
+      transformer_postprocess="drn", transformer_positional_embedding_type="learned",
+      transformer_activation_type="gelu", weight_tying_type="src_trg_softmax",
+      num_layers_decoder=2)
+  out["transformer-rnn-gru-dot"] = dict(encoder_type="transformer", rnn_cell_type="gru",
+                                        rnn_attention_type="dot", num_embed_source=8)
+  out["rnn-transformer-swish"] = dict(decoder_type="transformer",
+                                      transformer_activation_type="swish1")
   out["tied-all-zero-init"] = dict(weight_tying_type="src_trg_softmax", num_embed_source=16,
                                    num_embed_target=16, rnn_decoder_state_init="zero")
   return out
@@ -77,7 +92,7 @@ def _run_model(model, params):
          "wider": model.apply(params, jnp.pad(src, ((0, 0), (0, 4))), trg),
          "later": model.apply(params, src, trg.at[:, 4:].set(7))}
   enc = model.apply(params, src, method=Seq2Seq.encode)
-  carry, memory = model.apply(params, enc, method=Seq2Seq.init_state)
+  carry, memory = model.apply(params, enc, trg.shape[1], method=Seq2Seq.init_state)
 
   def one_step(carry, prev):
     logits, carry, probs = model.apply(params, carry, memory, prev, method=Seq2Seq.decode_step)

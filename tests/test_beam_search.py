@@ -128,9 +128,10 @@ def test_greedy_is_beam_one_is_step_by_step_argmax(source):
   decoder = _decoder()
   model, variables = decoder.model, {"params": decoder.params}
   enc = model.apply(variables, jnp.array([source]), method=Seq2Seq.encode)
-  carry, memory = model.apply(variables, enc, method=Seq2Seq.init_state)
+  max_len = decoder.max_output_length(len(source))
+  carry, memory = model.apply(variables, enc, max_len, method=Seq2Seq.init_state)
   prev, expected = jnp.array([2]), []
-  for _ in range(decoder.max_output_length(len(source)) - 1):  # the limit counts </s>
+  for _ in range(max_len - 1):  # the limit counts </s>
     logits, carry, _ = model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)
     prev = jnp.argmax(logits, axis=-1)
     if int(prev[0]) == EOS_ID:
@@ -145,7 +146,7 @@ def _forced_score(decoder, source, ids):
   """Length-normalised NLL of `ids` + </s> under the model, by teacher forcing."""
   model, variables = decoder.model, {"params": decoder.params}
   enc = model.apply(variables, jnp.array([source]), method=Seq2Seq.encode)
-  carry, memory = model.apply(variables, enc, method=Seq2Seq.init_state)
+  carry, memory = model.apply(variables, enc, len(ids) + 1, method=Seq2Seq.init_state)
   prev, nll = jnp.array([BOS_ID]), 0.0
   for token in ids + [EOS_ID]:
     logits, carry, _ = model.apply(variables, carry, memory, prev, method=Seq2Seq.decode_step)

@@ -56,8 +56,8 @@ def test_invalid_values_fail_at_config_time(section, key, value, match):
 
 
 @pytest.mark.parametrize("values,match", [
-    (dict(encoder_type="transformer"),
-     "encoder_type='transformer' is not allowed; choose one of: rnn, cnn"),
+    (dict(encoder_type="lstm"),
+     "encoder_type='lstm' is not allowed; choose one of: rnn, cnn, transformer"),
     (dict(decoder_type="tcn"), "decoder_type='tcn' is not allowed; choose one of: rnn, cnn"),
     (dict(rnn_cell_type="lnlstm"), "rnn_cell_type='lnlstm' is not allowed; choose one of: lstm, gru"),
     (dict(rnn_attention_type="mhdot"), "choose one of: mlp, dot, dot_scaled, bilinear, fixed, "
@@ -67,7 +67,16 @@ def test_invalid_values_fail_at_config_time(section, key, value, match):
      r"cnn_kernel_width_encoder must be odd \(a centred window\), got 4; allowed: 1, 3, 5"),
     (dict(rnn_num_hidden=15), "rnn_num_hidden must be even with the bidirectional RNN encoder"),
     (dict(decoder_type="cnn", rnn_num_hidden=16, cnn_num_hidden=32),
-     r"cnn_num_hidden \(32\) must equal the encoder's output size, rnn_num_hidden \(16\)"),
+     r"cnn_num_hidden \(32\) must equal the encoder's output size \(16\)"),
+    (dict(encoder_type="transformer", num_embed_source=8, transformer_model_size=16),
+     r"num_embed_source \(8\) must equal transformer_model_size \(16\)"),
+    (dict(decoder_type="transformer", num_embed_target=12, transformer_model_size=12,
+          transformer_attention_heads=5),
+     r"transformer_attention_heads \(5\) must divide transformer_model_size \(12\)"),
+    (dict(transformer_postprocess="drx"),
+     r"transformer_postprocess may hold only n \(layer norm\), d \(dropout\), r \(residual\), "
+     "got 'drx'"),
+    (dict(transformer_activation_type="tanh"), "choose one of: relu, gelu, swish1"),
     (dict(weight_tying_type="trg_softmax", num_embed_target=8, rnn_num_hidden=16),
      r"num_embed_target \(8\) must equal the decoder's output size \(16\)"),
     (dict(weight_tying_type="src_trg", num_embed_source=8, num_embed_target=16),

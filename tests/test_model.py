@@ -58,7 +58,7 @@ def test_decode_step_reproduces_decode_sequence(params):
   model = Seq2Seq(CFG)
   full = model.apply(params, src, trg)
   enc = model.apply(params, src, method=Seq2Seq.encode)
-  carry, memory = model.apply(params, enc, method=Seq2Seq.init_state)
+  carry, memory = model.apply(params, enc, trg.shape[1], method=Seq2Seq.init_state)
   steps = []
   for t in range(trg.shape[1]):
     logits, carry, probs = model.apply(params, carry, memory, trg[:, t], method=Seq2Seq.decode_step)

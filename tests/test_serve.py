@@ -360,11 +360,12 @@ def test_an_ensemble_decodes_with_the_mean_of_its_members_probabilities(trained,
   src_vocab, trg_words = members[0][2], vocab_lib.inverse(members[0][3])
   for sentence in (["1", "2", "3", "4"], ["5", "5", "6"]):
     ids = jnp.array([vocab_lib.ids_from_tokens(sentence, src_vocab)])
-    states = []
+    states, max_len = [], ensemble.decoder.max_output_length(len(sentence))
     for config, params, _, _ in members:
       model, variables = Seq2Seq(config, hoist=False), {"params": params}
       enc = model.apply(variables, ids, method=Seq2Seq.encode)
-      states.append([model, variables, *model.apply(variables, enc, method=Seq2Seq.init_state)])
+      states.append([model, variables,
+                     *model.apply(variables, enc, max_len, method=Seq2Seq.init_state)])
     def mean_probs(prev):
       probs = []
       for state in states:
@@ -374,11 +375,10 @@ def test_an_ensemble_decodes_with_the_mean_of_its_members_probabilities(trained,
         probs.append(jax.nn.softmax(logits[0]))
       return jnp.mean(jnp.stack(probs), axis=0)
     prev, expected, nll = jnp.array([vocab_lib.BOS_ID]), [], 0.0
-    for _ in range(ensemble.decoder.max_output_length(len(sentence))):  # the limit counts </s>
+    for _ in range(max_len):  # the limit counts </s>
       probs = mean_probs(prev)
       # The last step may only end the sentence: the search forces </s> at the limit.
-      token = (int(jnp.argmax(probs)) if len(expected) + 1 < ensemble.decoder.max_output_length(
-          len(sentence)) else vocab_lib.EOS_ID)
+      token = int(jnp.argmax(probs)) if len(expected) + 1 < max_len else vocab_lib.EOS_ID
       nll -= float(jnp.log(probs[token]))
       if token == vocab_lib.EOS_ID:
         break

@@ -41,7 +41,7 @@ class CNNDecoder(nn.Module):
                             c.cnn_kernel_width_decoder, c.num_layers_decoder, causal=True)
     self.drop = nn.Dropout(c.cnn_hidden_dropout)
 
-  def init_state(self, enc: EncoderOutput):
+  def init_state(self, enc: EncoderOutput, max_len: int = 0):  # max_len: no cache to size
     batch, hidden = enc.memory.shape[0], self.config.cnn_num_hidden
     window = jnp.zeros((batch, self.config.cnn_kernel_width_decoder - 1, hidden), enc.memory.dtype)
     carry = CNNCarry(jnp.zeros((batch,), jnp.int32), (window,) * self.config.num_layers_decoder)

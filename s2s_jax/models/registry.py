@@ -11,10 +11,12 @@ PARTS = {
     "encoder": {
         "rnn": "s2s_jax.models.rnn_encoder:RNNEncoder",
         "cnn": "s2s_jax.models.cnn_encoder:CNNEncoder",
+        "transformer": "s2s_jax.models.transformer:TransformerEncoder",
     },
     "decoder": {
         "rnn": "s2s_jax.models.rnn_decoder:RNNDecoder",
         "cnn": "s2s_jax.models.cnn_decoder:CNNDecoder",
+        "transformer": "s2s_jax.models.transformer:TransformerDecoder",
     },
     "cell": {
         "lstm": "s2s_jax.models.cells:LSTM",

@@ -106,7 +106,7 @@ class RNNDecoder(nn.Module):
     return _Plan(self.cell, self.attention.attend, c.num_layers_decoder, self.attention_in_upper,
                  first)
 
-  def init_state(self, enc: EncoderOutput):
+  def init_state(self, enc: EncoderOutput, max_len: int = 0):  # max_len: no cache to size
     """(carry, memory) to decode from: memory holds the per-sentence attention inputs (batch-leading
     arrays that never change between steps)."""
     c = self.config

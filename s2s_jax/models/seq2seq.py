@@ -2,9 +2,9 @@
 
 It owns the embeddings (shared between source and target with `src_trg` weight tying) and the
 output layer (the target embedding transposed with `..._softmax` tying), so encoders and decoders
-only turn ids into states. Every decoder offers the same three calls: `init_state(enc) -> (carry,
-memory)`, `decode_sequence(enc, trg_in, train) -> hidden`, `decode_step(carry, memory, prev_ids) ->
-(hidden, carry, attention)`.
+only turn ids into states. Every decoder offers the same three calls:
+`init_state(enc, max_len) -> (carry, memory)`, `decode_sequence(enc, trg_in, train) -> hidden`,
+`decode_step(carry, memory, prev_ids) -> (hidden, carry, attention)`.
 """
 
 import flax.linen as nn
@@ -44,8 +44,9 @@ class Seq2Seq(nn.Module):
   def encode(self, src):
     return self.encoder(src)
 
-  def init_state(self, enc):
-    return self.decoder.init_state(enc)
+  def init_state(self, enc, max_len: int):
+    """(carry, memory) for a search of at most max_len steps (the Transformer's cache length)."""
+    return self.decoder.init_state(enc, max_len)
 
   def decode_step(self, carry, memory, prev_ids):
     """(logits (batch, V), carry, attention (batch, source)) for the previous tokens (batch,)."""
