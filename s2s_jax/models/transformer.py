@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from s2s_jax.config import ModelConfig
 from s2s_jax.data.vocab import PAD_ID
 from s2s_jax.models import initializers, precision
-from s2s_jax.models.attention.base import NEG_INF
+from s2s_jax.models.attention.base import padding_bias
 from s2s_jax.models.cells import layer_norm
 from s2s_jax.models.convolution import PositionalEmbedding
 from s2s_jax.models.encoder_output import EncoderOutput
@@ -193,7 +193,7 @@ class TransformerEncoder(nn.Module):
   def __call__(self, src, train: bool = False) -> EncoderOutput:
     mask = src != PAD_ID
     x = self.inputs(src, jnp.arange(src.shape[1])[None, :], train)
-    bias = jnp.where(mask, 0.0, NEG_INF)[:, None, None, :]  # (batch, heads, queries, keys)
+    bias = padding_bias(mask, jnp.float32)[:, None, None, :]  # (batch, heads, queries, keys)
     for layer in self.layers:
       x = layer(x, bias, train)
     x = self.final(x, train=train)
@@ -252,7 +252,7 @@ class TransformerDecoder(nn.Module):
 
   def _memory(self, enc: EncoderOutput):
     return {"kv": tuple(layer.source_attention.keys_values(enc.memory) for layer in self.layers),
-            "bias": jnp.where(enc.mask, 0.0, NEG_INF)[:, None, None, :]}
+            "bias": padding_bias(enc.mask, jnp.float32)[:, None, None, :]}
 
   def init_state(self, enc: EncoderOutput, max_len: int):
     """(carry, memory) for a search of at most max_len steps."""
@@ -268,7 +268,7 @@ class TransformerDecoder(nn.Module):
     memory = self._memory(enc)
     time = trg_in.shape[1]
     x = self.inputs(trg_in, jnp.arange(time)[None, :], train)
-    causal = jnp.where(jnp.tril(jnp.ones((time, time), bool)), 0.0, NEG_INF)
+    causal = padding_bias(jnp.tril(jnp.ones((time, time), bool)), jnp.float32)
     for layer, kv in zip(self.layers, memory["kv"]):
       x, _, _ = layer(x, causal, kv, memory["bias"], train=train)
     return self.final(x, train=train)
@@ -279,7 +279,7 @@ class TransformerDecoder(nn.Module):
     max_len = carry.keys[0].shape[1]
     # Positions up to this one: (batch, 1 head, 1 query, max_len keys).
     seen = jnp.arange(max_len)[None, :] <= carry.position[:, None]
-    self_bias = jnp.where(seen, 0.0, NEG_INF)[:, None, None, :]
+    self_bias = padding_bias(seen, jnp.float32)[:, None, None, :]
     at = jax.nn.one_hot(carry.position, max_len, dtype=jnp.float32)[:, :, None, None]
     keys, values = [], []
     for layer, kv, k, v in zip(self.layers, memory["kv"], carry.keys, carry.values):
