@@ -194,6 +194,10 @@ class DataConfig:
 class TrainConfig:
   optimizer_type: str = "adam"  # adam, sgd, rmsprop (MXNet's defaults for each)
   momentum: float = 0.0  # sgd only
+  # adam only: MXNet's defaults; Transformer recipes use adam_beta2=0.98 (Sockeye 1.x passes them
+  # as --optimizer-params beta1:...,beta2:...)
+  adam_beta1: float = 0.9
+  adam_beta2: float = 0.999
   learning_rate: float = 1e-3
   # plateau_reduce (x plateau_reduce_lr_factor after plateau_reduce_lr_threshold checkpoints
   # without improvement), fixed_rate_inv_t or fixed_rate_inv_sqrt_t (halved after
@@ -387,6 +391,8 @@ def _validate(c, where):
   elif isinstance(c, TrainConfig):
     need(c.learning_rate > 0, "learning_rate", "must be positive")
     need(0.0 <= c.momentum < 1.0, "momentum", f"must be in [0, 1), got {c.momentum}")
+    for key in ("adam_beta1", "adam_beta2"):
+      need(0.0 <= getattr(c, key) < 1.0, key, "must be in [0, 1)")
     need(c.momentum == 0.0 or c.optimizer_type == "sgd", "momentum",
          f"applies only to optimizer_type='sgd', not '{c.optimizer_type}'; leave it unset")
     need(c.fixed_rate_lr_half_life > 0, "fixed_rate_lr_half_life", "must be positive")

@@ -44,8 +44,8 @@ def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
       parts.append(optax.clip_by_global_norm(cfg.clip_gradient_norm))
     if cfg.weight_decay > 0:  # MXNet's wd: L2 added to the gradient
       parts.append(optax.add_decayed_weights(cfg.weight_decay))
-    if cfg.optimizer_type == "adam":  # MXNet's defaults: beta1 0.9, beta2 0.999, eps 1e-8
-      parts.append(optax.scale_by_adam(eps=1e-8))
+    if cfg.optimizer_type == "adam":  # MXNet's eps 1e-8
+      parts.append(optax.scale_by_adam(b1=cfg.adam_beta1, b2=cfg.adam_beta2, eps=1e-8))
     elif cfg.optimizer_type == "rmsprop":  # MXNet's gamma1 0.9, eps 1e-8, not centred
       parts.append(optax.scale_by_rms(decay=0.9, eps=1e-8))
     elif cfg.momentum > 0:  # sgd with MXNet's heavy-ball momentum

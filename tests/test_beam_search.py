@@ -94,18 +94,23 @@ def test_every_output_ends_at_its_own_length_limit():
     assert int(tokens[b, 0, int(lengths[b, 0]) - 1]) == EOS_ID
 
 
-def _decoder(**decode):
+TRANSFORMER = dict(encoder_type="transformer", decoder_type="transformer", transformer_model_size=8,
+                   transformer_attention_heads=2, transformer_feed_forward_num_hidden=16)
+
+
+def _decoder(model=None, **decode):
   cfg = ModelConfig(vocab_size_source=20, vocab_size_target=20, num_embed_source=8,
-                    num_embed_target=8, rnn_num_hidden=16, length_ratio_mean=1.5)
+                    num_embed_target=8, rnn_num_hidden=16, length_ratio_mean=1.5, **(model or {}))
   src = jnp.ones((2, 5), jnp.int32) * 5
   params = jax.jit(Seq2Seq(cfg).init)(jax.random.PRNGKey(0), src, src)["params"]
   return Decoder(cfg, params, DecodeConfig(**{"beam_size": 3, "batch_size": 4, **decode}))
 
 
 @pytest.mark.parametrize("min_hypotheses", [1, 1000])  # rows leave the batch as they finish, or not
-def test_batched_and_one_by_one_decoding_agree(min_hypotheses, monkeypatch):
+@pytest.mark.parametrize("family", ["rnn", "transformer"])  # a carry of states, or of key/value caches
+def test_batched_and_one_by_one_decoding_agree(min_hypotheses, family, monkeypatch):
   monkeypatch.setattr(beam_search_lib, "MIN_HYPOTHESES", min_hypotheses)
-  decoder = _decoder()
+  decoder = _decoder(TRANSFORMER if family == "transformer" else None)
   rng = np.random.RandomState(1)
   sources = [rng.randint(4, 20, n).tolist() for n in (3, 9, 1, 5, 7, 2)]
   batched = decoder.decode_ids(sources, with_attention=True)

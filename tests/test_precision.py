@@ -19,7 +19,7 @@ from s2s_jax.models.seq2seq import Seq2Seq
 from test_architectures import BASE, VARIANTS, _batch
 
 # One variant per family of products: input feeding + MLP attention, deep GRU with layer norm
-# and bilinear attention, convolutions, tied output layer.
+# and bilinear attention, convolutions, tied output layer, the Transformer's projections.
 CHECKED = {
     "rnn-rnn-lstm-mlp": VARIANTS["rnn-rnn-lstm-mlp"],
     "gru-bilinear-deep-layer-norm": dict(rnn_cell_type="gru", rnn_attention_type="bilinear",
@@ -27,6 +27,7 @@ CHECKED = {
                                          layer_normalization=True, rnn_decoder_state_init="avg"),
     "cnn-cnn": VARIANTS["cnn-cnn"],
     "tied-all-zero-init": VARIANTS["tied-all-zero-init"],
+    "transformer": VARIANTS["transformer"],
 }
 
 

@@ -22,6 +22,10 @@ from conftest import THRESHOLD_XLA_FLAGS
 CASES = [
     ("copy", "lstm", 1.01, 0.99), ("copy", "gru", 1.01, 0.99), ("copy", "cnn", 1.01, 0.99),
     ("sort", "lstm", 1.04, 0.98), ("sort", "gru", 1.04, 0.98), ("sort", "cnn", 1.10, 0.93),
+    # Sockeye 1.x's transformer thresholds (Copy:transformer:transformer, Sort:transformer,
+    # Copy:transformer:lstm, Sort:lstm:transformer)
+    ("copy", "transformer", 1.01, 0.999), ("sort", "transformer", 1.01, 0.99),
+    ("copy", "transformer-lstm", 1.01, 0.99), ("sort", "lstm-transformer", 1.02, 0.99),
 ]
 
 

@@ -50,3 +50,74 @@ def test_a_steps_cache_holds_max_len_positions_per_layer_and_attention_is_a_dist
       jnp.abs(carry.keys[1][:, 0]).max()) > 0.0
   np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
   assert float(probs[1, 2:].max()) == 0.0  # none on the second row's padding
+
+
+@pytest.mark.slow  # 38 s on one core: five searches compile (model, average, ensemble, server)
+def test_a_trained_transformer_serves_at_every_door(tmp_path):
+  """Checkpoint averaging, an ensemble, n-best, attention matrices, long-source chunks, the HTTP
+  endpoint and batch transform, with a Transformer model: the doors the RNN's serve fixture
+  tests in depth (test_serve.py), each once with the Transformer's key/value-cache carry."""
+  import http.client
+  import json
+  import threading
+
+  from conftest import tiny_config
+  from s2s_jax import checkpoint, trainer
+  from s2s_jax.bin import average
+  from s2s_jax.config import DecodeConfig
+  from s2s_jax.inference import SourceItem, Translator
+  from s2s_jax.serving import batch_transform
+  from s2s_jax.serving import server as server_lib
+
+  work, model = tmp_path / "train", tmp_path / "model"
+  trainer.train(tiny_config(
+      model__encoder_type="transformer", model__decoder_type="transformer",
+      model__transformer_model_size=8, model__transformer_attention_heads=2,
+      model__transformer_feed_forward_num_hidden=16, train__lr_scheduler_type="inv_sqrt_warmup",
+      train__learning_rate_warmup=4, train__bleu_sample_size=0, train__keep_last_checkpoints=2),
+      str(work), devices=jax.devices()[:1])
+  checkpoint.export_model(str(work), str(model))
+  decode = DecodeConfig(beam_size=2, batch_size=4)
+  single = Translator.load(str(model), decode)
+  sentences = [["1", "2", "3"], ["4", "5"], []]
+  want = single.translate(sentences, with_attention=True, nbest=2)
+  assert want[0].attention.shape == (len(want[0].tokens), 3) and len(want[0].nbest) == 2
+
+  config, mean, _, _ = average.average(str(work), [4, 8])
+  checkpoint.write_model_dir(str(tmp_path / "avg"), config, mean,
+                             *checkpoint.load_model(str(work))[2:])
+  assert len(Translator.load(str(tmp_path / "avg"), decode).translate(sentences)) == 3
+
+  twice = Translator.load(f"{model},{model}", decode).translate(sentences, with_attention=True)
+  assert [t.tokens for t in twice] == [t.tokens for t in want]
+  np.testing.assert_allclose(twice[0].attention, want[0].attention, atol=1e-5)
+
+  decoder = single.decoder
+  limit = decoder.config.max_seq_len_source
+  long = [4 + i % 5 for i in range(limit * 2 + 1)]
+  out, = decoder.decode_items([SourceItem(long, attention=True)])
+  parts = decoder.decode_items([SourceItem(long[i:i + limit]) for i in range(0, len(long), limit)])
+  assert out.ids == [t for p in parts for t in p.ids] and out.attention.shape[1] == len(long)
+
+  srv, _ = server_lib.make_server(str(model), decode, server_lib.ServeOptions(port=0),
+                                  background_load=False)
+  threading.Thread(target=srv.run, daemon=True).start()
+  try:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.effective_port, timeout=60)
+    conn.request("POST", "/invocations", json.dumps({"instances": [
+        {"data": "1 2 3", "configuration": {"attention_matrix": "true"}}]}),
+                 {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    prediction, = json.loads(response.read())["predictions"]
+    assert response.status == 200
+    assert prediction["target"].split() == want[0].tokens
+    np.testing.assert_allclose(prediction["matrix"], want[0].attention, atol=1e-5)
+  finally:
+    srv.close()
+
+  (tmp_path / "in.jsonl").write_text("".join(json.dumps({"source": " ".join(s)}) + "\n"
+                                             for s in sentences))
+  assert batch_transform.transform_file(single, str(tmp_path / "in.jsonl"),
+                                        str(tmp_path / "out.jsonl")) == 3
+  got = [json.loads(line)["target"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+  assert got == [" ".join(t.tokens) for t in want]
