@@ -10,6 +10,11 @@ vocabulary and one embedding for both languages and the output layer, the invers
 schedule with warm-up:
 
   python launch.py --config=configs/transformer.py:data=multi30k
+
+The speed benchmark's variant, matched to OpenNMT-py's Transformer: every word in the vocabulary
+and batches of 128 sentences (experiments/2026-12-05_transformer_speed):
+
+  s2s-bench --config=configs/transformer.py:data=multi30k,peers=true
 Any key can be overridden: --config.model.transformer_model_size=512 ...
 """
 
@@ -17,7 +22,7 @@ from configs import common
 
 
 def get_config(arg=None):
-  arg = common.parse_arg(arg, data="synthetic", data_dir="../shared/data/multi30k")
+  arg = common.parse_arg(arg, data="synthetic", data_dir="../shared/data/multi30k", peers=False)
   c = common.base()
   m, t = c.model, c.train
   m.encoder_type = m.decoder_type = "transformer"
@@ -65,6 +70,9 @@ def get_config(arg=None):
     t.checkpoint_threshold = 5
     t.keep_last_checkpoints = 10  # for averaging
     t.max_num_batches = 8000
+    if arg.peers:  # as the OpenNMT-py Transformer of experiments/2026-12-05_transformer_speed
+      c.data.word_min_count_source = c.data.word_min_count_target = 1  # every word, as the peer
+      c.data.batch_type, c.data.batch_size = "sentence", 128  # the same rows in both toolkits
   else:
     raise ValueError(f"unknown data variant '{arg.data}'; known: synthetic, multi30k")
   return c
