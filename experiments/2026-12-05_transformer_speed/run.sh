@@ -33,4 +33,5 @@ for beam in 5 1; do
     -tok none -lc -f text > "$PEER_OUT/onmt_transformer/bleu.beam$beam"
 done
 "$PY" "$EXP/summarize.py" "$OUT" | tee "$OUT/table.md"
+rm -f "$PEER_OUT"/onmt_transformer/model_step_*.pt "$PEER_OUT"/onmt_transformer/vocab.shared  # 60 MB
 echo "== done $(date -u +%T); results in $OUT"
