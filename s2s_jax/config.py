@@ -18,8 +18,8 @@ CHOICES = {
     "rnn_attention_type": registry.names("attention"),
     "cnn_activation_type": ("glu", "relu", "softrelu", "sigmoid", "tanh"),
     "cnn_positional_embedding_type": ("learned", "fixed"),
-  "transformer_positional_embedding_type": ("fixed", "learned"),
-  "transformer_activation_type": ("relu", "gelu", "swish1"),
+    "transformer_positional_embedding_type": ("fixed", "learned"),
+    "transformer_activation_type": ("relu", "gelu", "swish1"),
     "weight_tying_type": ("none", "trg_softmax", "src_trg", "src_trg_softmax"),
     "rnn_decoder_state_init": ("last", "avg", "zero"),
     "weight_init_type": ("uniform", "xavier"),
@@ -392,7 +392,7 @@ def _validate(c, where):
     need(c.learning_rate > 0, "learning_rate", "must be positive")
     need(0.0 <= c.momentum < 1.0, "momentum", f"must be in [0, 1), got {c.momentum}")
     for key in ("adam_beta1", "adam_beta2"):
-      need(0.0 <= getattr(c, key) < 1.0, key, "must be in [0, 1)")
+      need(0.0 <= getattr(c, key) < 1.0, key, f"must be in [0, 1), got {getattr(c, key)}")
     need(c.momentum == 0.0 or c.optimizer_type == "sgd", "momentum",
          f"applies only to optimizer_type='sgd', not '{c.optimizer_type}'; leave it unset")
     need(c.fixed_rate_lr_half_life > 0, "fixed_rate_lr_half_life", "must be positive")

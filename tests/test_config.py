@@ -48,7 +48,7 @@ def _converted(section, key, value):
     ("train", "optimized_metric", "loss", "optimized_metric='loss' is not allowed; choose one of: "
      "perplexity, accuracy, bleu"),
     ("data", "batch_size", 0, "batch_size must be positive"),
-    ("train", "adam_beta2", 1.0, r"adam_beta2 must be in \[0, 1\)"),
+    ("train", "adam_beta2", 1.0, r"adam_beta2 must be in \[0, 1\), got 1.0"),
     ("model", "dtype", "float16", "dtype='float16' is not allowed; choose one of: float32, bfloat16"),
 ])
 def test_invalid_values_fail_at_config_time(section, key, value, match):
