@@ -106,21 +106,24 @@ class MultiHeadAttention(nn.Module):
     self.drop = nn.Dropout(self.dropout)
 
   def _split(self, x):
-    return x.reshape(*x.shape[:-1], self.heads, self.model_size // self.heads)
+    """(batch, time, model) -> (batch, heads, time, head size): heads-major, the layout of the
+    products' batch axes, so that a decoding step reads its caches without transposing them."""
+    return x.reshape(*x.shape[:-1], self.heads, self.model_size // self.heads).swapaxes(-3, -2)
 
   def keys_values(self, memory):
-    """(keys, values), each (batch, time, heads, head size), from (batch, time, memory_size)."""
+    """(keys, values), each (batch, heads, time, head size), from (batch, time, memory_size)."""
     return (self._split(precision.dot(memory, self.w_k, self.dtype)),
             self._split(precision.dot(memory, self.w_v, self.dtype)))
 
   def __call__(self, x, keys, values, bias, train: bool = False):
-    """x (batch, T, model) attends to keys/values (batch, S, heads, head size); bias broadcasts
+    """x (batch, T, model) attends to keys/values (batch, heads, S, head size); bias broadcasts
     to (batch, heads, T, S). Returns (output (batch, T, model), weights (batch, heads, T, S))."""
     q = self._split(precision.dot(x, self.w_q, self.dtype))
     q = q * (self.model_size // self.heads) ** -0.5
-    probs = jax.nn.softmax(jnp.einsum("bthd,bshd->bhts", q, keys) + bias, axis=-1)
+    probs = jax.nn.softmax(jnp.einsum("bhtd,bhsd->bhts", q, keys) + bias, axis=-1)
     dropped = self.drop(probs, deterministic=not train or self.dropout == 0.0)
-    context = jnp.einsum("bhts,bshd->bthd", dropped, values).reshape(*x.shape[:-1], -1)
+    context = jnp.einsum("bhts,bhsd->bhtd", dropped, values).swapaxes(1, 2)
+    context = context.reshape(*x.shape[:-1], -1)
     return precision.dot(context, self.w_o, self.dtype), probs
 
 
@@ -243,8 +246,8 @@ class DecoderLayer(nn.Module):
 
   def __call__(self, x, self_bias, source_kv, source_bias, cache=None, train: bool = False):
     """x (batch, T, model). cache: None when x is the whole target sequence, or (keys, values,
-    at) for one step: the layer's keys and values so far (batch, max_len, heads, head size) and
-    the one-hot position (batch, max_len, 1, 1) where this step's go. Returns (output, the
+    at) for one step: the layer's keys and values so far (batch, heads, max_len, head size) and
+    the one-hot position (batch, 1, max_len, 1) where this step's go. Returns (output, the
     attention weights over the source (batch, heads, T, S), the keys and values it read)."""
     x = _materialised_gradient(x)
     y = self.self_pre(x, train=train)
@@ -263,7 +266,7 @@ class DecoderLayer(nn.Module):
 
 class TransformerCarry(NamedTuple):
   position: jax.Array  # (batch,) the position being decoded
-  keys: tuple          # per layer, (batch, max_len, heads, head size): the cache
+  keys: tuple          # per layer, (batch, heads, max_len, head size): the cache
   values: tuple
 
 
@@ -287,7 +290,7 @@ class TransformerDecoder(nn.Module):
     """(carry, memory) for a search of at most max_len steps."""
     c = self.config
     batch, heads = enc.memory.shape[0], c.transformer_attention_heads
-    empty = jnp.zeros((batch, max_len, heads, c.transformer_model_size // heads), jnp.float32)
+    empty = jnp.zeros((batch, heads, max_len, c.transformer_model_size // heads), jnp.float32)
     n = c.num_layers_decoder
     return (TransformerCarry(jnp.zeros((batch,), jnp.int32), (empty,) * n, (empty,) * n),
             self._memory(enc))
@@ -305,11 +308,11 @@ class TransformerDecoder(nn.Module):
   def decode_step(self, carry: TransformerCarry, memory, prev_ids):
     """One step from the previous tokens (batch,): returns (hidden (batch, H), carry, attention)."""
     x = self.inputs(prev_ids[:, None], carry.position[:, None])
-    max_len = carry.keys[0].shape[1]
+    max_len = carry.keys[0].shape[2]
     # Positions up to this one: (batch, 1 head, 1 query, max_len keys).
     seen = jnp.arange(max_len)[None, :] <= carry.position[:, None]
     self_bias = padding_bias(seen, jnp.float32)[:, None, None, :]
-    at = jax.nn.one_hot(carry.position, max_len, dtype=jnp.float32)[:, :, None, None]
+    at = jax.nn.one_hot(carry.position, max_len, dtype=jnp.float32)[:, None, :, None]
     keys, values = [], []
     for layer, kv, k, v in zip(self.layers, memory["kv"], carry.keys, carry.values):
       x, probs, (k, v) = layer(x, self_bias, kv, memory["bias"], cache=(k, v, at))
