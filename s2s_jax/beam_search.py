@@ -157,8 +157,9 @@ def beam_search(step_fn, carry, consts, max_lengths, *, beam: int, max_len: int,
       first_done = jnp.take_along_axis(finished, best, axis=1)
       scores = jnp.where(first_done & ~finished, INF, scores)
       finished = finished | first_done
-    flat_rows = (jnp.arange(rows)[:, None] * beam + origin).reshape(-1)
-    carry = jax.tree_util.tree_map(lambda x: x[flat_rows], carry)
+    if beam > 1:  # (greedy: every origin is 0, and the gather would copy the whole carry)
+      flat_rows = (jnp.arange(rows)[:, None] * beam + origin).reshape(-1)
+      carry = jax.tree_util.tree_map(lambda x: x[flat_rows], carry)
     tokens = pick(s.tokens).at[:, :, s.step].set(token)
     attention = s.attention
     if with_attention:

@@ -247,14 +247,16 @@ class DecoderLayer(nn.Module):
   def __call__(self, x, self_bias, source_kv, source_bias, cache=None, train: bool = False):
     """x (batch, T, model). cache: None when x is the whole target sequence, or (keys, values,
     at) for one step: the layer's keys and values so far (batch, heads, max_len, head size) and
-    the one-hot position (batch, 1, max_len, 1) where this step's go. Returns (output, the
+    the position where this step's go (one for all rows). Returns (output, the
     attention weights over the source (batch, heads, T, S), the keys and values it read)."""
     x = _materialised_gradient(x)
     y = self.self_pre(x, train=train)
     keys, values = self.self_attention.keys_values(y)
-    if cache is not None:
+    if cache is not None:  # written in place (a blend with a one-hot position was a full pass)
       old_keys, old_values, at = cache
-      keys, values = old_keys * (1.0 - at) + keys * at, old_values * (1.0 - at) + values * at
+      keys = jax.lax.dynamic_update_slice_in_dim(old_keys, keys.astype(old_keys.dtype), at, 2)
+      values = jax.lax.dynamic_update_slice_in_dim(old_values, values.astype(old_values.dtype),
+                                                   at, 2)
     y, _ = self.self_attention(y, keys, values, self_bias, train)
     x = _materialised_gradient(self.self_post(y, x, train))
     y, probs = self.source_attention(self.src_pre(x, train=train), *source_kv, source_bias,
@@ -312,7 +314,8 @@ class TransformerDecoder(nn.Module):
     # Positions up to this one: (batch, 1 head, 1 query, max_len keys).
     seen = jnp.arange(max_len)[None, :] <= carry.position[:, None]
     self_bias = padding_bias(seen, jnp.float32)[:, None, None, :]
-    at = jax.nn.one_hot(carry.position, max_len, dtype=jnp.float32)[:, None, :, None]
+    # Every row of a search is at the same step, so one slice of the cache takes this step's keys.
+    at = carry.position[0]
     keys, values = [], []
     for layer, kv, k, v in zip(self.layers, memory["kv"], carry.keys, carry.values):
       x, probs, (k, v) = layer(x, self_bias, kv, memory["bias"], cache=(k, v, at))
