@@ -8,6 +8,10 @@
 set -euo pipefail
 source "${PEERS:-$(dirname "$0")/../../../shared/peers}/env.sh"
 STEPS="${ONMT_STEPS:-400}"
+WARMUP="${ONMT_WARMUP:-2000}"
+# noam peaks at learning_rate / sqrt(hidden_size * warmup): the factor that makes its peak our 5e-3
+# (2.0 before WARMUP was a variable: a 3.95e-3 peak at 2,000)
+LR="$(python3 -c "import math; print(2.0 if $WARMUP == 2000 else round(5e-3 * math.sqrt(128 * $WARMUP), 4))")"
 W="$PEER_OUT/onmt_transformer"; mkdir -p "$W"
 export PATH="$ONMT_VENV/bin:$PATH"
 cat > "$W/config.yaml" <<YAML
@@ -43,8 +47,8 @@ optim: adam
 adam_beta1: 0.9
 adam_beta2: 0.98
 decay_method: noam
-learning_rate: 2.0
-warmup_steps: 2000
+learning_rate: $LR
+warmup_steps: $WARMUP
 max_grad_norm: 5
 param_init: 0
 param_init_glorot: true
