@@ -148,6 +148,7 @@ def test_architecture(variant):
     np.testing.assert_allclose(alone.attention, out.attention, atol=1e-5)
 
 
+@pytest.mark.slow  # 34 s of compiles; test_model's hoisted-gradient tests stay in the everyday tier
 def test_hoisted_gradients_equal_plain_autodiff_for_deep_and_normalised_rnns():
   src, trg = _batch()
   for name in ("gnmt-residual-layer-norm-lstm", "deep-gru-attention-below"):

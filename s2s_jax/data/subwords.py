@@ -1,0 +1,106 @@
+"""SentencePiece subwords: a model trained from raw text, raw text encoded to pieces and pieces
+decoded back to raw text (issue 30).
+
+The pieces are the tokens of the rest of s2s-jax: the vocabulary JSON lists them (vocab.py adds
+its four special symbols in front), so RecordIO channels, SageMaker mode and the endpoint see
+nothing new. SentencePiece's own control symbols stay out of the pieces: <s>, </s> and <pad> are
+added by s2s-jax, and its unknown piece is spelt <unk> as ours.
+
+Training reads its files as a stream and keeps a uniform sample of at most `max_sentences` lines
+(SentencePiece's `input_sentence_size` with shuffling), so its memory is bounded by the sample,
+not by the corpus.
+"""
+
+import hashlib
+import os
+
+import sentencepiece as spm
+
+from s2s_jax.data.vocab import UNK_SYMBOL
+from s2s_jax.errors import DataError
+
+MODEL_TYPES = ("unigram", "bpe")
+
+
+def train(paths, model_prefix, vocab_size: int, model_type: str = "unigram",
+          max_sentences: int = 1_000_000, character_coverage: float = 1.0, seed: int = 1) -> str:
+  """Trains a model on the lines of `paths` (raw text, UTF-8); returns the .model file's path.
+
+  vocab_size counts SentencePiece's pieces, <unk> included. A corpus too small for it makes
+  SentencePiece stop with a message giving the largest size it allows; that message is passed on.
+  """
+  if model_type not in MODEL_TYPES:
+    raise ValueError(f"model_type '{model_type}': choose one of {', '.join(MODEL_TYPES)}")
+  paths = [os.fspath(p) for p in paths]
+  for path in paths:
+    _check_utf8(path)
+  spm.set_random_generator_seed(seed)
+  try:
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=_lines(paths), model_prefix=os.fspath(model_prefix),
+        vocab_size=vocab_size, model_type=model_type, character_coverage=character_coverage,
+        input_sentence_size=max_sentences, shuffle_input_sentence=True,
+        # s2s-jax adds <s>, </s> and <pad> itself; only the unknown piece is SentencePiece's.
+        bos_id=-1, eos_id=-1, pad_id=-1, unk_id=0, unk_piece=UNK_SYMBOL,
+        minloglevel=2)  # its progress lines go to stderr by the thousand
+  except RuntimeError as e:
+    raise DataError(f"SentencePiece could not train on {', '.join(paths)}: {e}") from None
+  return f"{os.fspath(model_prefix)}.model"
+
+
+def _lines(paths):
+  for path in paths:
+    with open(path, encoding="utf-8") as f:
+      for line in f:
+        yield line.rstrip("\n")
+
+
+def _check_utf8(path):
+  """Raises DataError naming the file and line of the first bytes that are not UTF-8."""
+  try:
+    f = open(path, "rb")
+  except FileNotFoundError:
+    raise DataError(f"{path} does not exist") from None
+  with f:
+    for number, line in enumerate(f, start=1):
+      try:
+        line.decode("utf-8")
+      except UnicodeDecodeError as e:
+        raise DataError(f"{path}, line {number}: not UTF-8 text ({e.reason} at byte "
+                        f"{e.start})") from None
+
+
+class Subwords:
+  """A trained model: raw text to pieces and back."""
+
+  def __init__(self, path):
+    self.path = os.fspath(path)
+    try:
+      with open(self.path, "rb") as f:
+        serialized = f.read()
+    except FileNotFoundError:
+      raise DataError(f"SentencePiece model {self.path} does not exist") from None
+    self._sp = spm.SentencePieceProcessor()
+    try:
+      self._sp.LoadFromSerializedProto(serialized)
+    except RuntimeError:  # (its own message only says that parsing failed)
+      raise DataError(f"SentencePiece model {self.path} is damaged: it does not parse as a "
+                      "SentencePiece model") from None
+    self.checksum = hashlib.sha256(serialized).hexdigest()
+
+  def pieces(self) -> list[str]:
+    """Every piece but <unk>, in the model's order: the tokens a vocabulary should hold."""
+    return [self._sp.IdToPiece(i) for i in range(self._sp.GetPieceSize())
+            if not self._sp.IsUnknown(i)]
+
+  def encode(self, line: str, alpha: float = 0.0, nbest_size: int = -1) -> list[str]:
+    """The pieces of one line of raw text. alpha > 0 samples a segmentation (subword
+    regularisation, Kudo 2018; for BPE, BPE-dropout with probability alpha), for training only."""
+    if alpha > 0.0:
+      return self._sp.Encode(line, out_type=str, enable_sampling=True, alpha=alpha,
+                             nbest_size=nbest_size)
+    return self._sp.Encode(line, out_type=str)
+
+  def decode(self, pieces) -> str:
+    """Raw text from pieces; <unk> pieces come back as SentencePiece's ' ⁇ '."""
+    return self._sp.Decode(list(pieces))
