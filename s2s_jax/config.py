@@ -25,6 +25,7 @@ CHOICES = {
     "weight_init_type": ("uniform", "xavier"),
     "xavier_factor_type": ("in", "out", "avg"),
     "source": ("synthetic", "text", "rec"),
+    "model_type": ("", "unigram", "bpe"),
     "task": ("copy", "sort", "reverse"),
     "length_policy": ("truncate", "drop"),
     "batch_type": ("sentence", "word"),
@@ -162,6 +163,17 @@ class TextConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SubwordConfig:
+  """SentencePiece subwords for data.source='text' (s2s_jax/data/subwords.py): with a model_type
+  the text files are raw (untokenized) and a model trained on the training files segments them."""
+  model_type: str = ""  # '' (the text is tokenized: whitespace splits it), 'unigram' or 'bpe'
+  vocab_size: int = 8000  # pieces of each model, <unk> included
+  joint: bool = True  # one model (and vocabulary) for both languages, or one for each
+  max_sentences: int = 1_000_000  # lines sampled for training: memory bounded by the sample
+  character_coverage: float = 1.0  # share of characters the model covers (the rest are <unk>)
+
+
+@dataclasses.dataclass(frozen=True)
 class RecConfig:
   train: str = ""
   validation: str = ""
@@ -175,6 +187,7 @@ class DataConfig:
   source: str = "synthetic"
   synthetic: SyntheticConfig = SyntheticConfig()
   text: TextConfig = TextConfig()
+  subwords: SubwordConfig = SubwordConfig()
   rec: RecConfig = RecConfig()
   num_words_source: int = 50000
   num_words_target: int = 50000
@@ -388,6 +401,12 @@ def _validate(c, where):
   elif isinstance(c, DataConfig):
     for key in ("max_seq_len_source", "max_seq_len_target", "bucket_width", "batch_size"):
       need(getattr(c, key) > 0, key, f"must be positive, got {getattr(c, key)}")
+  elif isinstance(c, SubwordConfig):
+    # SentencePiece's own limits, said before it reads the corpus
+    need(c.vocab_size >= 8, "vocab_size", f"must be at least 8, got {c.vocab_size}")
+    need(c.max_sentences > 100, "max_sentences", f"must be over 100, got {c.max_sentences}")
+    need(0.9 <= c.character_coverage <= 1.0, "character_coverage",
+         f"must be in [0.9, 1], got {c.character_coverage}")
   elif isinstance(c, TrainConfig):
     need(c.learning_rate > 0, "learning_rate", "must be positive")
     need(0.0 <= c.momentum < 1.0, "momentum", f"must be in [0, 1), got {c.momentum}")

@@ -12,7 +12,7 @@ import os
 
 from s2s_jax.data import preprocessing as preprocess
 from s2s_jax.config import DataConfig
-from s2s_jax.data import recordio, synthetic
+from s2s_jax.data import recordio, subwords, synthetic
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import ConfigError, DataError
 
@@ -84,17 +84,35 @@ def _preprocess_text_once(cfg: DataConfig, out: str):
   stamp = {"files": [[os.path.abspath(p), os.path.getsize(p), int(os.path.getmtime(p))] for p in files],
            "options": [cfg.single_vocab, cfg.num_words_source, cfg.num_words_target,
                        cfg.word_min_count_source, cfg.word_min_count_target]}
+  if cfg.subwords.model_type:
+    stamp["subwords"] = dataclasses.asdict(cfg.subwords)
   marker = os.path.join(out, TEXT_MARKER)
   if os.path.exists(marker):
     with open(marker, encoding="utf-8") as f:
       if json.load(f) == stamp:
         return
   log.info("preprocessing %s into %s", cfg.text.dir, out)
-  summary = preprocess.preprocess(
-      *files, output_dir=out, single_vocab=cfg.single_vocab,
-      num_words_source=cfg.num_words_source, num_words_target=cfg.num_words_target,
-      min_count_source=cfg.word_min_count_source, min_count_target=cfg.word_min_count_target)
+  if cfg.subwords.model_type:
+    summary = _preprocess_raw_text(cfg, files, out)
+  else:
+    summary = preprocess.preprocess(
+        *files, output_dir=out, single_vocab=cfg.single_vocab,
+        num_words_source=cfg.num_words_source, num_words_target=cfg.num_words_target,
+        min_count_source=cfg.word_min_count_source, min_count_target=cfg.word_min_count_target)
   log.info("preprocessed: %s", summary)
   with open(marker + ".tmp", "w", encoding="utf-8") as f:
     json.dump(stamp, f)
   os.replace(marker + ".tmp", marker)
+
+
+def _preprocess_raw_text(cfg: DataConfig, files, out: str) -> dict:
+  """Raw text: SentencePiece models trained on the training files, every line segmented into
+  pieces, and vocabularies of the models' pieces (the word-count options do not apply)."""
+  train_src, train_trg, val_src, val_trg = files
+  src_model, trg_model = subwords.prepare(cfg.subwords, train_src, train_trg, out)
+  summary = preprocess.preprocess_tokens(
+      src_model.encode_file(train_src), trg_model.encode_file(train_trg), out,
+      val_src=src_model.encode_file(val_src), val_trg=trg_model.encode_file(val_trg),
+      src_vocab=vocab_lib.vocab_from_pieces(src_model.pieces()),
+      trg_vocab=vocab_lib.vocab_from_pieces(trg_model.pieces()))
+  return {**summary, "subwords": cfg.subwords.model_type}

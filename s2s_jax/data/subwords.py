@@ -13,6 +13,7 @@ not by the corpus.
 
 import hashlib
 import os
+import shutil
 
 import sentencepiece as spm
 
@@ -20,6 +21,7 @@ from s2s_jax.data.vocab import UNK_SYMBOL
 from s2s_jax.errors import DataError
 
 MODEL_TYPES = ("unigram", "bpe")
+SRC_MODEL, TRG_MODEL = "subwords.src.model", "subwords.trg.model"
 
 
 def train(paths, model_prefix, vocab_size: int, model_type: str = "unigram",
@@ -104,3 +106,31 @@ class Subwords:
   def decode(self, pieces) -> str:
     """Raw text from pieces; <unk> pieces come back as SentencePiece's ' ⁇ '."""
     return self._sp.Decode(list(pieces))
+
+  def encode_file(self, path) -> list[list[str]]:
+    """The pieces of every line of a raw text file (UTF-8; DataError naming the line if not)."""
+    path = os.fspath(path)
+    _check_utf8(path)
+    with open(path, encoding="utf-8") as f:
+      return [self.encode(line.rstrip("\n")) for line in f]
+
+
+def prepare(cfg, train_src, train_trg, output_dir):
+  """Trains the models a SubwordConfig asks for on the training files and writes them as
+  output_dir/subwords.{src,trg}.model (the same model twice when joint); returns (source model,
+  target model) as Subwords."""
+  os.makedirs(output_dir, exist_ok=True)
+  paths = {SRC_MODEL: [train_src], TRG_MODEL: [train_trg]}
+  if cfg.joint:
+    paths = {SRC_MODEL: [train_src, train_trg]}
+  for name, files in paths.items():
+    prefix = os.path.join(output_dir, name.removesuffix(".model") + ".tmp")
+    trained = train(files, prefix, cfg.vocab_size, cfg.model_type, cfg.max_sentences,
+                    cfg.character_coverage)
+    os.replace(trained, os.path.join(output_dir, name))  # whole or absent, never half-written
+    os.remove(prefix + ".vocab")  # (the vocabulary JSON lists the pieces)
+  if cfg.joint:
+    shutil.copyfile(os.path.join(output_dir, SRC_MODEL), os.path.join(output_dir, TRG_MODEL + ".tmp"))
+    os.replace(os.path.join(output_dir, TRG_MODEL + ".tmp"), os.path.join(output_dir, TRG_MODEL))
+  return (Subwords(os.path.join(output_dir, SRC_MODEL)),
+          Subwords(os.path.join(output_dir, TRG_MODEL)))

@@ -42,6 +42,15 @@ def build_vocab(token_lists: Iterable[Sequence[str]],
   return vocab
 
 
+def vocab_from_pieces(pieces: Iterable[str]) -> dict[str, int]:
+  """The special symbols, then the pieces of a subword model in its own order (the model ranks
+  them already; no count or cap applies)."""
+  vocab = {s: i for i, s in enumerate(SPECIAL_SYMBOLS)}
+  for piece in pieces:
+    vocab.setdefault(piece, len(vocab))
+  return vocab
+
+
 def _check_vocab(vocab, path, side):
   where = f"{side} vocabulary {path}"
   if not isinstance(vocab, dict):
