@@ -22,6 +22,7 @@ import orbax.checkpoint as ocp
 
 from s2s_jax import manifest
 from s2s_jax.config import DecodeConfig, ModelConfig
+from s2s_jax.data import subwords
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import UserError
 
@@ -88,9 +89,9 @@ def has_checkpoint(workdir) -> bool:
 
 
 def write_model_files(workdir, model_config: ModelConfig, decode: DecodeConfig, src_vocab,
-                      trg_vocab):
-  """Writes the model and decoding configs and the vocabularies, refusing a workdir that holds a
-  different model."""
+                      trg_vocab, vocab_dir=None):
+  """Writes the model and decoding configs and the vocabularies (with the SentencePiece models
+  kept beside them in vocab_dir, if any), refusing a workdir that holds a different model."""
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, MODEL_CONFIG)
   if os.path.exists(path):
@@ -105,6 +106,8 @@ def write_model_files(workdir, model_config: ModelConfig, decode: DecodeConfig, 
   _atomic_write(os.path.join(workdir, DECODE_CONFIG), decode.to_json())
   vocab_lib.save_vocab(src_vocab, os.path.join(workdir, VOCAB_SRC))
   vocab_lib.save_vocab(trg_vocab, os.path.join(workdir, VOCAB_TRG))
+  if vocab_dir is not None:
+    subwords.copy_models(vocab_dir, workdir)
 
 
 def load_decode_config(model_dir) -> DecodeConfig:
@@ -124,14 +127,16 @@ def export_model(workdir, model_dir, which: str = "best") -> int | None:
   temporary folder and renamed, so model_dir never holds half of them."""
   model_config, params, src_vocab, trg_vocab, step = _load(workdir, which)
   write_model_dir(model_dir, model_config, params, src_vocab, trg_vocab,
-                  load_decode_config(workdir), manifest.read(workdir))
+                  load_decode_config(workdir), manifest.read(workdir), subwords_dir=workdir)
   return step
 
 
 def write_model_dir(model_dir, model_config: ModelConfig, params, src_vocab, trg_vocab,
-                    decode: DecodeConfig | None = None, run_manifest: dict | None = None):
+                    decode: DecodeConfig | None = None, run_manifest: dict | None = None,
+                    subwords_dir=None):
   """An exported model: model_config.json, decode_config.json, the vocabularies, params/ (written
-  to a temporary folder and renamed) and, given one, the manifest of the run it came from."""
+  to a temporary folder and renamed), given one, the manifest of the run it came from, and the
+  SentencePiece models of subwords_dir (a model directory), if it has them."""
   os.makedirs(model_dir, exist_ok=True)
   target = os.path.join(os.path.abspath(model_dir), PARAMS)
   tmp = target + ".tmp"
@@ -150,6 +155,8 @@ def write_model_dir(model_dir, model_config: ModelConfig, params, src_vocab, trg
   vocab_lib.save_vocab(trg_vocab, os.path.join(model_dir, VOCAB_TRG))
   if run_manifest is not None:
     manifest.write(model_dir, run_manifest)
+  if subwords_dir is not None:
+    subwords.copy_models(subwords_dir, model_dir)
 
 
 def load_model(workdir, which: str = "best"):

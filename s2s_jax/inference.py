@@ -17,6 +17,7 @@ import numpy as np
 
 from s2s_jax import beam_search as beam_lib
 from s2s_jax.config import DecodeConfig, ModelConfig
+from s2s_jax.data import subwords
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import UserError
 from s2s_jax.models import embed, precision
@@ -218,10 +219,12 @@ class EnsembleDecoder(Decoder):
 class Translator:
   """Tokens in, tokens out: vocabulary mapping around a Decoder. Empty input -> empty output."""
 
-  def __init__(self, decoder: Decoder, src_vocab, trg_vocab):
+  def __init__(self, decoder: Decoder, src_vocab, trg_vocab, subword_models=None):
     self.decoder = decoder
     self.src_vocab = src_vocab
     self.trg_words = vocab_lib.inverse(trg_vocab)
+    # (source, target) SentencePiece models (data/subwords.py) for raw text in and out, or None
+    self.subword_models = subword_models
 
   @classmethod
   def load(cls, workdir, decode: DecodeConfig, which="best"):
@@ -230,14 +233,15 @@ class Translator:
     dirs = [d for d in str(workdir).split(",") if d]
     loaded = [checkpoint.load_model(d, which) for d in dirs]
     model_config, params, src_vocab, trg_vocab = loaded[0]
+    models = subwords.load_models(dirs[0], src_vocab, trg_vocab)
     if len(loaded) == 1:
-      return cls(Decoder(model_config, params, decode), src_vocab, trg_vocab)
+      return cls(Decoder(model_config, params, decode), src_vocab, trg_vocab, models)
     for d, (_, _, src, trg) in zip(dirs[1:], loaded[1:]):
       if src != src_vocab or trg != trg_vocab:
         raise UserError(f"ensemble: {d} has other vocabularies than {dirs[0]}; an ensemble's "
                         "models must share both")
     decoder = EnsembleDecoder([m[0] for m in loaded], [m[1] for m in loaded], decode)
-    return cls(decoder, src_vocab, trg_vocab)
+    return cls(decoder, src_vocab, trg_vocab, models)
 
   def translate(self, sentences, beam=None, with_attention=False, nbest=1):
     """sentences: list of token lists. Returns a Translation per sentence, in order."""
@@ -246,6 +250,16 @@ class Translator:
     return [Translation(self.words(d.ids), d.score, d.attention,
                         [(self.words(ids), score) for ids, score in d.nbest])
             for d in self.decoder.decode_items(items, beam)]
+
+  def translate_text(self, lines, beam=None, nbest=1):
+    """Raw text in, raw text out, through the model's SentencePiece models: (Translations of the
+    pieces, the best translation of each line as raw text)."""
+    if self.subword_models is None:
+      raise UserError("this model has no SentencePiece models (it was trained on words): give it "
+                      "tokenized text")
+    src_model, trg_model = self.subword_models
+    outputs = self.translate([src_model.encode(line) for line in lines], beam, nbest=nbest)
+    return outputs, [trg_model.decode(o.tokens) for o in outputs]
 
   def words(self, ids):
     return [self.trg_words[x] for x in ids]

@@ -30,6 +30,17 @@ def bleu_signature() -> str:
   return str(metric.get_signature())
 
 
+def detokenized_scores(hypotheses, references) -> dict:
+  """BLEU and chrF as papers report them: sacreBLEU on raw (detokenized) text, cased, BLEU with
+  its 13a tokenization. {"bleu", "chrf", "bleu_signature", "chrf_signature"}."""
+  out = {}
+  for name, metric in (("bleu", sacrebleu.metrics.BLEU(tokenize="13a")),
+                       ("chrf", sacrebleu.metrics.CHRF())):
+    out[name] = metric.corpus_score(list(hypotheses), [list(references)]).score
+    out[f"{name}_signature"] = str(metric.get_signature())
+  return out
+
+
 def perplexity(nll_sum, tokens) -> float:
   return math.exp(min(nll_sum / max(tokens, 1.0), 100.0))
 

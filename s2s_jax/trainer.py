@@ -168,7 +168,7 @@ def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   s = build(cfg, workdir, devices)
   t = cfg.train
   checkpoint.write_model_files(workdir, s.model_config, cfg.decode, s.corpus.src_vocab,
-                               s.corpus.trg_vocab)
+                               s.corpus.trg_vocab, s.corpus.vocab_dir or None)
   ckpts = checkpoint.Checkpoints(workdir, t.keep_last_checkpoints)
   state = init_state(s, cfg.seed)
   progress = Progress()

@@ -85,12 +85,7 @@ def test_the_text_source_segments_raw_text_with_models_kept_in_the_workdir(corpu
   from s2s_jax.data import sources
 
   raw = tmp_path / "raw"
-  raw.mkdir()
-  lines = corpus[1]
-  german = [line.replace("man", "Mann").replace("dog", "Hund") for line in lines]
-  for split, count in (("train", 300), ("val", 50)):
-    (raw / f"{split}.en").write_text("\n".join(lines[:count]) + "\n", encoding="utf-8")
-    (raw / f"{split}.de").write_text("\n".join(german[:count]) + "\n", encoding="utf-8")
+  german = _raw_corpus(raw, corpus[1])
   cfg = dataclasses.replace(
       DataConfig(), source="text", text=TextConfig(dir=str(raw)),
       subwords=SubwordConfig(model_type="bpe", vocab_size=70, joint=joint))
@@ -101,7 +96,7 @@ def test_the_text_source_segments_raw_text_with_models_kept_in_the_workdir(corpu
   assert (src_model.checksum == trg_model.checksum) == joint
   assert list(corpus_.src_vocab) == SPECIAL_SYMBOLS + src_model.pieces()
   assert list(corpus_.trg_vocab) == SPECIAL_SYMBOLS + trg_model.pieces()
-  assert len(corpus_.train) == 300 and len(corpus_.validation) == 50
+  assert len(corpus_.train) == 300 and len(corpus_.validation) == 40
   # The first pair's ids are its pieces'.
   words = {i: t for t, i in corpus_.trg_vocab.items()}
   _, trg_ids = next(iter(corpus_.train))
@@ -124,3 +119,73 @@ def test_bad_subword_settings_name_their_key(key, value, match):
   cd.data.subwords[key] = value
   with pytest.raises(ConfigError, match=match):
     config_lib.from_configdict(cd)
+
+
+def _raw_corpus(folder, lines):
+  folder.mkdir()
+  german = [line.replace("man", "Mann").replace("dog", "Hund") for line in lines]
+  for split, (start, stop) in (("train", (0, 300)), ("val", (300, 340))):
+    (folder / f"{split}.en").write_text("\n".join(lines[start:stop]) + "\n", encoding="utf-8")
+    (folder / f"{split}.de").write_text("\n".join(german[start:stop]) + "\n", encoding="utf-8")
+  return german
+
+
+def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(corpus, tmp_path):
+  """Training keeps the SentencePiece models with the model; s2s-translate reads and writes raw
+  text and scores detokenized sacreBLEU and chrF; an export and an average carry the models; a
+  model and vocabulary that disagree, a missing model and raw text for a model of words are
+  refused by name."""
+  import shutil
+
+  import jax
+
+  from conftest import tiny_config
+  from s2s_jax import checkpoint, trainer
+  from s2s_jax.bin import average
+  from s2s_jax.config import DecodeConfig
+  from s2s_jax.errors import UserError
+  from s2s_jax.inference import Translator
+
+  raw = tmp_path / "raw"
+  _raw_corpus(raw, corpus[1])
+  work, model = tmp_path / "train", tmp_path / "model"
+  trainer.train(tiny_config(data__source="text", data__text__dir=str(raw),
+                            data__subwords__model_type="bpe", data__subwords__vocab_size=60,
+                            train__bleu_sample_size=0, train__keep_last_checkpoints=2),
+                str(work), devices=jax.devices()[:1])
+  for folder in (work, model):
+    if folder == model:
+      checkpoint.export_model(str(work), str(model))
+    assert (folder / subwords.SRC_MODEL).read_bytes() == (
+        work / "data" / subwords.SRC_MODEL).read_bytes()
+  from test_train import _launch
+  out = _launch("--mode=translate", f"--workdir={model}", f"--input={raw / 'val.en'}",
+                f"--output={tmp_path / 'hyp.de'}", f"--reference={raw / 'val.de'}")
+  assert out.returncode == 0, out.stderr[-2000:]
+  hyps = (tmp_path / "hyp.de").read_text(encoding="utf-8").splitlines()
+  assert len(hyps) == 40 and not any("▁" in h for h in hyps)  # raw text, not pieces
+  assert "BLEU = " in out.stderr and "tok:13a" in out.stderr and "chrF = " in out.stderr
+  decode = DecodeConfig(beam_size=1, batch_size=8)
+  outputs, text_out = Translator.load(str(model), decode).translate_text(["A man."])
+  assert text_out == [subwords.Subwords(model / subwords.TRG_MODEL).decode(outputs[0].tokens)]
+
+  average_dir = tmp_path / "avg"
+  config, mean, _, _ = average.average(str(work), [4, 8])
+  checkpoint.write_model_dir(str(average_dir), config, mean, *checkpoint.load_model(str(work))[2:],
+                             subwords_dir=str(work))
+  assert (average_dir / subwords.TRG_MODEL).exists()
+
+  # A target model that is not the vocabulary's.
+  broken = tmp_path / "broken"
+  shutil.copytree(model, broken)
+  subwords.train([raw / "train.de"], tmp_path / "other", vocab_size=50, model_type="unigram")
+  shutil.copyfile(tmp_path / "other.model", broken / subwords.TRG_MODEL)
+  with pytest.raises(DataError, match=r"subwords.trg.model and the target vocabulary of .*broken "
+                                      r"disagree"):
+    Translator.load(str(broken), decode)
+  (broken / subwords.TRG_MODEL).unlink()
+  with pytest.raises(DataError, match=r"broken/subwords.trg.model is missing"):
+    Translator.load(str(broken), decode)
+  (broken / subwords.SRC_MODEL).unlink()
+  with pytest.raises(UserError, match=r"has no SentencePiece models .*give it tokenized text"):
+    Translator.load(str(broken), decode).translate_text(["A man."])

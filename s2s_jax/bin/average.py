@@ -76,7 +76,8 @@ def main(argv):
     if run_manifest is not None:
       run_manifest["averaged_steps"] = steps
     checkpoint.write_model_dir(f.output, config, params, src_vocab, trg_vocab,
-                               checkpoint.load_decode_config(f.workdir), run_manifest)
+                               checkpoint.load_decode_config(f.workdir), run_manifest,
+                               subwords_dir=f.workdir)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)

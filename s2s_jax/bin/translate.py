@@ -1,4 +1,4 @@
-r"""`s2s-translate`: translate a file of tokenized sentences; BLEU against a reference if given.
+r"""`s2s-translate`: translate a file of sentences; BLEU against a reference if given.
 
   s2s-translate --workdir=runs/lstm_attn_data-multi30k --input=test.en --output=hyp.de \
       [--reference=test.de] [--beam_size=5] [--nbest=3] [--checkpoint=best]
@@ -7,6 +7,11 @@ Decoding settings (beam, length penalty, output length limit, batch size) are th
 ones (decode_config.json) unless a flag gives them. One translation per line; with --nbest above 1
 a JSON object per line instead, {"translations": [...], "scores": [...]}, best first (scores are
 length-normalised negative log-probabilities, as Sockeye's JSON output). BLEU scores the best.
+
+A model trained on raw text with SentencePiece subwords (data.subwords) carries its models: it reads
+raw text and writes raw text, and --reference scores detokenized, cased sacreBLEU (13a) and chrF,
+each with its signature. --input_format=tokens gives such a model its pieces instead; a model of
+words reads tokenized text, and BLEU is then tokenized BLEU (sacrebleu -tok none).
 """
 
 import json
@@ -32,11 +37,15 @@ def define_flags():
   flags.DEFINE_string("input", None, "File of tokenized sentences, one per line (- for stdin).")
   flags.DEFINE_string("output", "-", "Output file (- for stdout).")
   flags.DEFINE_string("reference", None, "Reference translations; prints BLEU.")
+  flags.DEFINE_enum("input_format", "auto", ["auto", "raw", "tokens"],
+                    "auto: raw text for a model with SentencePiece models, else tokens; raw needs "
+                    "such a model; tokens: whitespace-separated tokens (or pieces).")
   flags.DEFINE_integer("nbest", 1, "Hypotheses per sentence; above 1 the output is JSON Lines, "
                        '{"translations": [...], "scores": [...]} best first.')
 
 
-def translate(workdir, input_path, output_path="-", reference=None, nbest=1, which="best"):
+def translate(workdir, input_path, output_path="-", reference=None, nbest=1, which="best",
+              input_format="auto"):
   from s2s_jax import metrics
   from s2s_jax.data import text
   from s2s_jax.errors import DataError, UserError
@@ -46,14 +55,22 @@ def translate(workdir, input_path, output_path="-", reference=None, nbest=1, whi
   if not workdir:
     raise UserError("--workdir=MODEL is needed (a training workdir or an exported model)")
   decode = options.decode_config(workdir)
-  sentences = ([line.split() for line in sys.stdin] if input_path == "-"
-               else text.read_token_lines(input_path))
   translator = Translator.load(workdir, decode, which)
+  raw = input_format == "raw" or (input_format == "auto" and translator.subword_models is not None)
   start = time.time()
-  outputs = translator.translate(sentences, nbest=nbest)
+  if raw:
+    lines = ([line.rstrip("\n") for line in sys.stdin] if input_path == "-"
+             else text.read_raw_lines(input_path))
+    outputs, hyps = translator.translate_text(lines, nbest=nbest)
+    detok = translator.subword_models[1].decode
+  else:
+    sentences = ([line.split() for line in sys.stdin] if input_path == "-"
+                 else text.read_token_lines(input_path))
+    outputs = translator.translate(sentences, nbest=nbest)
+    hyps = [" ".join(o.tokens) for o in outputs]
+    detok = " ".join
   seconds = time.time() - start
-  hyps = [" ".join(o.tokens) for o in outputs]
-  lines = hyps if nbest == 1 else [_nbest_line(o) for o in outputs]
+  lines = hyps if nbest == 1 else [_nbest_line(o, detok) for o in outputs]
   if output_path == "-":
     print("\n".join(lines))
   else:
@@ -62,15 +79,21 @@ def translate(workdir, input_path, output_path="-", reference=None, nbest=1, whi
   log.info("translated %d sentences in %.1f s (%.1f sentences/s, compilation included), beam %d",
            len(hyps), seconds, len(hyps) / max(seconds, 1e-9), decode.beam_size)
   if reference:
-    refs = [" ".join(t) for t in text.read_token_lines(reference)]
+    refs = (text.read_raw_lines(reference) if raw
+            else [" ".join(t) for t in text.read_token_lines(reference)])
     if len(refs) != len(hyps):
       raise DataError(f"{reference} has {len(refs)} lines but {input_path} has {len(hyps)}")
-    print(f"BLEU = {metrics.bleu(hyps, refs):.2f} (tokenized, as sacrebleu -tok none)",
-          file=sys.stderr)
+    if raw:
+      scores = metrics.detokenized_scores(hyps, refs)
+      print(f"BLEU = {scores['bleu']:.2f} ({scores['bleu_signature']})\n"
+            f"chrF = {scores['chrf']:.2f} ({scores['chrf_signature']})", file=sys.stderr)
+    else:
+      print(f"BLEU = {metrics.bleu(hyps, refs):.2f} (tokenized, as sacrebleu -tok none)",
+            file=sys.stderr)
 
 
-def _nbest_line(translation):
-  return json.dumps({"translations": [" ".join(t) for t, _ in translation.nbest],
+def _nbest_line(translation, detok):
+  return json.dumps({"translations": [detok(t) for t, _ in translation.nbest],
                      "scores": [round(s, 6) for _, s in translation.nbest]}, ensure_ascii=False)
 
 
@@ -81,7 +104,7 @@ def main(argv):
   from s2s_jax.errors import UserError
   try:
     translate(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.reference, FLAGS.nbest,
-              FLAGS.checkpoint)
+              FLAGS.checkpoint, FLAGS.input_format)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)

@@ -26,6 +26,7 @@ class Corpus:
   validation: recordio.TokenPairs
   src_vocab: dict
   trg_vocab: dict
+  vocab_dir: str = ""  # the vocab channel: SentencePiece models beside the vocabularies go with them
 
 
 def text_files(cfg: DataConfig, split: str):
@@ -71,7 +72,7 @@ def load_corpus(cfg: DataConfig, workdir: str, seed: int) -> Corpus:
     if not len(pairs):
       raise DataError(f"{name} channel {train if name == 'train' else validation} holds no "
                       "usable pairs")
-  return Corpus(train_pairs, val_pairs, src_vocab, trg_vocab)
+  return Corpus(train_pairs, val_pairs, src_vocab, trg_vocab, vocab)
 
 
 def _preprocess_text_once(cfg: DataConfig, out: str):

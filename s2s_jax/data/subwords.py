@@ -17,7 +17,8 @@ import shutil
 
 import sentencepiece as spm
 
-from s2s_jax.data.vocab import UNK_SYMBOL
+from s2s_jax.data import text
+from s2s_jax.data.vocab import SPECIAL_SYMBOLS, UNK_SYMBOL
 from s2s_jax.errors import DataError
 
 MODEL_TYPES = ("unigram", "bpe")
@@ -52,24 +53,13 @@ def train(paths, model_prefix, vocab_size: int, model_type: str = "unigram",
 
 def _lines(paths):
   for path in paths:
-    with open(path, encoding="utf-8") as f:
-      for line in f:
-        yield line.rstrip("\n")
+    yield from text.raw_lines(path)
 
 
 def _check_utf8(path):
-  """Raises DataError naming the file and line of the first bytes that are not UTF-8."""
-  try:
-    f = open(path, "rb")
-  except FileNotFoundError:
-    raise DataError(f"{path} does not exist") from None
-  with f:
-    for number, line in enumerate(f, start=1):
-      try:
-        line.decode("utf-8")
-      except UnicodeDecodeError as e:
-        raise DataError(f"{path}, line {number}: not UTF-8 text ({e.reason} at byte "
-                        f"{e.start})") from None
+  """Reads the file through once, so that bad bytes are named before SentencePiece starts."""
+  for _ in text.raw_lines(path):
+    pass
 
 
 class Subwords:
@@ -109,10 +99,7 @@ class Subwords:
 
   def encode_file(self, path) -> list[list[str]]:
     """The pieces of every line of a raw text file (UTF-8; DataError naming the line if not)."""
-    path = os.fspath(path)
-    _check_utf8(path)
-    with open(path, encoding="utf-8") as f:
-      return [self.encode(line.rstrip("\n")) for line in f]
+    return [self.encode(line) for line in text.raw_lines(path)]
 
 
 def prepare(cfg, train_src, train_trg, output_dir):
@@ -134,3 +121,36 @@ def prepare(cfg, train_src, train_trg, output_dir):
     os.replace(os.path.join(output_dir, TRG_MODEL + ".tmp"), os.path.join(output_dir, TRG_MODEL))
   return (Subwords(os.path.join(output_dir, SRC_MODEL)),
           Subwords(os.path.join(output_dir, TRG_MODEL)))
+
+
+def copy_models(from_dir, to_dir):
+  """Copies the SentencePiece models kept beside a vocabulary (none for word vocabularies), each
+  written whole (a temporary file renamed)."""
+  for name in (SRC_MODEL, TRG_MODEL):
+    source, target = os.path.join(from_dir, name), os.path.join(to_dir, name)
+    if os.path.exists(source) and os.path.abspath(source) != os.path.abspath(target):
+      shutil.copyfile(source, target + ".tmp")
+      os.replace(target + ".tmp", target)
+
+
+def load_models(model_dir, src_vocab, trg_vocab):
+  """(source model, target model) a model directory carries, or None for a model of words.
+  DataError if only one is there, or if a model and its vocabulary disagree."""
+  paths = [os.path.join(model_dir, name) for name in (SRC_MODEL, TRG_MODEL)]
+  present = [os.path.exists(p) for p in paths]
+  if not any(present):
+    return None
+  if not all(present):
+    missing = paths[present.index(False)]
+    raise DataError(f"{missing} is missing: a model with subwords carries both "
+                    f"{SRC_MODEL} and {TRG_MODEL}")
+  models = tuple(Subwords(p) for p in paths)
+  for model, vocab, side in zip(models, (src_vocab, trg_vocab), ("source", "target")):
+    pieces = model.pieces()
+    stray = next((piece for piece in pieces if piece not in vocab), None)
+    if stray is not None or len(vocab) != len(pieces) + len(SPECIAL_SYMBOLS):
+      what = (f"its piece {stray!r} is not in the vocabulary" if stray is not None else
+              f"{len(pieces)} pieces against {len(vocab) - len(SPECIAL_SYMBOLS)} tokens")
+      raise DataError(f"SentencePiece model {model.path} and the {side} vocabulary of "
+                      f"{model_dir} disagree: {what}")
+  return models

@@ -24,3 +24,23 @@ def read_token_lines(path) -> list[list[str]]:
   if not lines:
     raise DataError(f"{path} is empty")
   return lines
+
+
+def raw_lines(path):
+  """The lines of a raw text file, UTF-8, as a stream (DataError naming the line where it is not)."""
+  path = os.fspath(path)
+  try:
+    f = open(path, "rb")
+  except FileNotFoundError:
+    raise DataError(f"{path} does not exist") from None
+  with f:
+    for number, line in enumerate(f, start=1):
+      try:
+        yield line.decode("utf-8").rstrip("\r\n")
+      except UnicodeDecodeError as e:
+        raise DataError(f"{path}, line {number}: not UTF-8 text ({e.reason} at byte "
+                        f"{e.start})") from None
+
+
+def read_raw_lines(path) -> list[str]:
+  return list(raw_lines(path))
