@@ -30,7 +30,7 @@ CHOICES = {
     "length_policy": ("truncate", "drop"),
     "batch_type": ("sentence", "word"),
     "optimizer_type": ("adam", "sgd", "rmsprop"),
-    "optimized_metric": ("perplexity", "accuracy", "bleu"),
+    "optimized_metric": ("perplexity", "accuracy", "bleu", "chrf"),
     "training_metric": ("perplexity", "accuracy"),
     "loss_type": ("cross-entropy",),
     "lr_scheduler_type": ("plateau_reduce", "fixed_rate_inv_t", "fixed_rate_inv_sqrt_t",
@@ -226,7 +226,9 @@ class TrainConfig:
   loss_type: str = "cross-entropy"  # the only one, as SageMaker
   label_smoothing: float = 0.0
   training_metric: str = "perplexity"  # logged on training batches: perplexity or accuracy
-  optimized_metric: str = "perplexity"  # 'perplexity', 'accuracy' or 'bleu'
+  # 'perplexity', 'accuracy', 'bleu' (detokenized sacreBLEU with subwords, else tokenized) or
+  # 'chrf' (subwords only)
+  optimized_metric: str = "perplexity"
   checkpoint_frequency_num_batches: int = 1000
   checkpoint_threshold: int = 3  # early stop after this many checkpoints without improvement
   max_num_batches: int = -1

@@ -28,9 +28,16 @@ def bleu_sample_indices(num_pairs: int, sample_size: int, seed: int = 42):
   return sorted(random.Random(seed).sample(range(num_pairs), sample_size))
 
 
-def bleu(decoder, params, pairs, indices, trg_words, beam=None):
-  """(BLEU 0-100, hypotheses, references) of the sample, decoded with `params`."""
+def bleu(decoder, params, pairs, indices, trg_words, beam=None, detokenize=None):
+  """({"bleu": 0-100, ...}, hypotheses, references) of the sample, decoded with `params`.
+
+  Tokenized BLEU (sacrebleu -tok none) of the tokens; with detokenize (a subword model's pieces ->
+  raw text), hypotheses and references are raw text and the scores sacreBLEU's detokenized BLEU
+  (13a, cased) and chrF ("chrf")."""
   decoded = decoder.decode_ids([pairs.source(i).tolist() for i in indices], beam, params=params)
-  hyps = [" ".join(trg_words[t] for t in d.ids) for d in decoded]
-  refs = [" ".join(vocab_lib.tokens_from_ids(pairs.target(i), trg_words)) for i in indices]
-  return metrics.bleu(hyps, refs), hyps, refs
+  join = detokenize or " ".join
+  hyps = [join([trg_words[t] for t in d.ids]) for d in decoded]
+  refs = [join(vocab_lib.tokens_from_ids(pairs.target(i), trg_words)) for i in indices]
+  if detokenize is not None:
+    return metrics.detokenized_scores(hyps, refs), hyps, refs
+  return {"bleu": metrics.bleu(hyps, refs)}, hyps, refs

@@ -30,6 +30,13 @@ def bleu_signature() -> str:
   return str(metric.get_signature())
 
 
+def detokenized_signature() -> str:
+  """sacreBLEU's signature of detokenized_scores' BLEU (nrefs:1|case:mixed|eff:no|tok:13a|...)."""
+  metric = sacrebleu.metrics.BLEU(tokenize="13a")
+  metric.corpus_score(["x"], [["x"]])
+  return str(metric.get_signature())
+
+
 def detokenized_scores(hypotheses, references) -> dict:
   """BLEU and chrF as papers report them: sacreBLEU on raw (detokenized) text, cased, BLEU with
   its 13a tokenization. {"bleu", "chrf", "bleu_signature", "chrf_signature"}."""

@@ -20,7 +20,7 @@ import tqdm
 
 from s2s_jax import checkpoint, evaluate, manifest, metrics, optim, sharding, steps
 from s2s_jax.config import ExperimentConfig, ModelConfig, TrainConfig
-from s2s_jax.data import pipeline, sources
+from s2s_jax.data import pipeline, sources, subwords
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import UserError
 from s2s_jax.inference import Decoder
@@ -169,6 +169,14 @@ def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   t = cfg.train
   checkpoint.write_model_files(workdir, s.model_config, cfg.decode, s.corpus.src_vocab,
                                s.corpus.trg_vocab, s.corpus.vocab_dir or None)
+  subword_models = subwords.load_models(workdir, s.corpus.src_vocab, s.corpus.trg_vocab)
+  # Subwords: validation scores raw text as papers do (detokenized sacreBLEU and chrF).
+  detokenize = subword_models[1].decode if subword_models else None
+  if detokenize is not None:
+    manifest.record(workdir, bleu_signature=metrics.detokenized_signature())
+  elif t.optimized_metric == "chrf":
+    raise UserError("config.train.optimized_metric='chrf' needs SentencePiece subwords "
+                    "(config.data.subwords.model_type): chrF is scored on raw text")
   ckpts = checkpoint.Checkpoints(workdir, t.keep_last_checkpoints)
   state = init_state(s, cfg.seed)
   progress = Progress()
@@ -212,9 +220,12 @@ def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
     val = evaluate.perplexity_accuracy(s.eval_step, state.params, s.corpus.validation, s.buckets,
                                        s.rows, s.mesh)
     out = {"validation:perplexity": val["perplexity"], "validation:accuracy": val["accuracy"]}
-    if t.optimized_metric == "bleu" or t.bleu_sample_size != 0:
-      score, _, _ = evaluate.bleu(decoder, state.params, s.corpus.validation, bleu_indices, trg_words)
-      out["validation:bleu"] = score / 100.0  # Sockeye and SageMaker report BLEU in [0, 1]
+    if t.optimized_metric in ("bleu", "chrf") or t.bleu_sample_size != 0:
+      scores, _, _ = evaluate.bleu(decoder, state.params, s.corpus.validation, bleu_indices,
+                                   trg_words, detokenize=detokenize)
+      for name in ("bleu", "chrf"):  # Sockeye and SageMaker report BLEU in [0, 1]
+        if name in scores:
+          out[f"validation:{name}"] = scores[name] / 100.0
     is_best, lower_lr = progress.record(out[f"validation:{t.optimized_metric}"], t)
     if lower_lr:
       lr = optim.base_learning_rate(state.opt_state) * t.plateau_reduce_lr_factor

@@ -131,10 +131,12 @@ def _raw_corpus(folder, lines):
 
 
 def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(corpus, tmp_path):
-  """Training keeps the SentencePiece models with the model; s2s-translate reads and writes raw
-  text and scores detokenized sacreBLEU and chrF; an export and an average carry the models; a
+  """Training keeps the SentencePiece models with the model and validates on raw text (chrF
+  choosing the checkpoints); s2s-translate reads and writes raw text and scores detokenized
+  sacreBLEU and chrF; an export and an average carry the models; a
   model and vocabulary that disagree, a missing model and raw text for a model of words are
   refused by name."""
+  import json
   import shutil
 
   import jax
@@ -151,8 +153,17 @@ def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(
   work, model = tmp_path / "train", tmp_path / "model"
   trainer.train(tiny_config(data__source="text", data__text__dir=str(raw),
                             data__subwords__model_type="bpe", data__subwords__vocab_size=60,
-                            train__bleu_sample_size=0, train__keep_last_checkpoints=2),
+                            train__optimized_metric="chrf", train__bleu_sample_size=0,
+                            train__keep_last_checkpoints=2),
                 str(work), devices=jax.devices()[:1])
+  # Validation scored the raw text: detokenized BLEU and chrF, the latter choosing checkpoints.
+  lines = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
+  assert {"validation:bleu", "validation:chrf"} <= set(lines[-1])
+  assert json.loads((work / "manifest.json").read_text())["bleu_signature"].startswith(
+      "nrefs:1|case:mixed|eff:no|tok:13a|")
+  with pytest.raises(UserError, match=r"optimized_metric='chrf' needs SentencePiece subwords"):
+    trainer.train(tiny_config(train__optimized_metric="chrf"), str(tmp_path / "words"),
+                  devices=jax.devices()[:1])
   for folder in (work, model):
     if folder == model:
       checkpoint.export_model(str(work), str(model))
