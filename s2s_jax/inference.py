@@ -31,6 +31,7 @@ class SourceItem:
   ids: list  # source token ids
   attention: bool = False  # return the attention matrix
   nbest: int = 1  # hypotheses to return, best first (at most the beam size)
+  raw: bool = False  # the request was raw text: answer with raw text (subword models only)
 
 
 @dataclasses.dataclass

@@ -180,6 +180,8 @@ def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(
   outputs, text_out = Translator.load(str(model), decode).translate_text(["A man."])
   assert text_out == [subwords.Subwords(model / subwords.TRG_MODEL).decode(outputs[0].tokens)]
 
+  _serve_raw_text(model, decode, tmp_path, text_out[0])
+
   average_dir = tmp_path / "avg"
   config, mean, _, _ = average.average(str(work), [4, 8])
   checkpoint.write_model_dir(str(average_dir), config, mean, *checkpoint.load_model(str(work))[2:],
@@ -200,3 +202,49 @@ def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(
   (broken / subwords.SRC_MODEL).unlink()
   with pytest.raises(UserError, match=r"has no SentencePiece models .*give it tokenized text"):
     Translator.load(str(broken), decode).translate_text(["A man."])
+
+
+def _serve_raw_text(model, decode, tmp_path, want):
+  """The endpoint and batch transform answer raw text with raw text, and pieces with pieces."""
+  import http.client
+  import json
+  import threading
+
+  from s2s_jax.serving import batch_transform, formats
+  from s2s_jax.serving import server as server_lib
+  from s2s_jax.inference import Translator
+
+  translator = Translator.load(str(model), decode)
+  pieces = " ".join(translator.subword_models[0].encode("A man."))
+  srv, _ = server_lib.make_server(str(model), decode, server_lib.ServeOptions(port=0),
+                                  background_load=False)
+  threading.Thread(target=srv.run, daemon=True).start()
+  try:
+    def post(body, content_type="application/json"):
+      conn = http.client.HTTPConnection("127.0.0.1", srv.effective_port, timeout=60)
+      conn.request("POST", "/invocations", body, {"Content-Type": content_type})
+      response = conn.getresponse()
+      return response.status, response.read()
+    status, body = post(json.dumps({"instances": [
+        {"data": "A man."}, {"data": pieces, "configuration": {"input_format": "tokens"}}]}))
+    assert status == 200, body
+    raw, tokens = json.loads(body)["predictions"]
+    assert raw["target"] == want and "▁" not in raw["target"]
+    assert translator.subword_models[1].decode(tokens["target"].split()) == want
+    status, body = post(b'{"source": "A man."}\n', "application/jsonlines")
+    assert status == 200 and json.loads(body) == {"target": want}
+    status, body = post(json.dumps({"instances": [
+        {"data": "A man.", "configuration": {"input_format": "bytes"}}]}))
+    assert status == 400
+    assert json.loads(body)["error"] == ('instance 0: "input_format" must be one of auto, raw, '
+                                         'tokens, got "bytes"')
+  finally:
+    srv.close()
+  (tmp_path / "in.jsonl").write_text('{"source": "A man."}\n', encoding="utf-8")
+  batch_transform.transform(translator, str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"))
+  assert json.loads((tmp_path / "out.jsonl").read_text()) == {"target": want}
+  words = {"<pad>": 0, "<unk>": 1, "<s>": 2, "</s>": 3, "a": 4}
+  with pytest.raises(formats.RequestError, match=r'"input_format": "raw" needs a model with '
+                                                r"SentencePiece subwords"):
+    formats.parse(json.dumps({"instances": [{"data": "a", "configuration": {
+        "input_format": "raw"}}]}).encode(), formats.JSON, words, 10)

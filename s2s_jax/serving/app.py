@@ -66,9 +66,9 @@ class Endpoint:
     body = _read_body(environ, self.max_body_bytes)
     t = self.translator
     items = formats.parse(body, content_type, t.src_vocab, self.max_request_sentences,
-                          t.decoder.decode_config.beam_size)
+                          t.decoder.decode_config.beam_size, t.subword_models)
     results = self.batcher.translate(items, self.timeout_s)
-    payload = formats.render(results, items, accept, t.trg_words)
+    payload = formats.render(results, items, accept, t.trg_words, t.subword_models)
     start_response("200 OK", [("Content-Type", accept), ("Content-Length", str(len(payload)))])
     return [payload]
 

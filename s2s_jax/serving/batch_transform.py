@@ -1,7 +1,8 @@
 r"""Batch transform: JSON Lines in, JSON Lines out, in the same order (spec §3.3); the program is
 `s2s-batch-transform` (s2s_jax/bin/batch_transform.py).
 
-Each input line is {"source": "tok tok ..."}; each output line {"target": "..."}. A folder is
+Each input line is {"source": "tok tok ..."}; each output line {"target": "..."} (raw text both
+ways for a model trained with SentencePiece subwords). A folder is
 translated file by file into OUT_DIR/<name>.out, as SageMaker's batch transform names its outputs.
 Lines are read and written in chunks, so a file far larger than memory streams through; an output
 is written under a temporary name and renamed when complete. An empty source gives an empty
@@ -20,14 +21,16 @@ from s2s_jax.serving import formats
 CHUNK_LINES = 4096  # lines decoded per call: enough to fill batches of every length bucket
 
 
-def _sources(numbered_lines, path):
-  """Token lists of a chunk of (line number, JSON line); DataError names the file and line."""
+def _sources(numbered_lines, path, subword_models=None):
+  """Token lists of a chunk of (line number, JSON line), segmented by the source model of
+  subword_models when given; DataError names the file and line."""
   out = []
   for n, line in numbered_lines:
     try:
-      out.append(formats.jsonline_source(line).split())
+      source = formats.jsonline_source(line)
     except ValueError as e:
       raise DataError(f"{path}: line {n} {e}") from None
+    out.append(subword_models[0].encode(source) if subword_models else source.split())
   return out
 
 
@@ -57,8 +60,10 @@ def transform_file(translator, input_path, output_path, beam=None, chunk_lines=C
 
 
 def _write(translator, lines, path, out, beam):
-  for translation in translator.translate(_sources(lines, path), beam):
-    out.write(json.dumps({"target": " ".join(translation.tokens)}) + "\n")
+  models = translator.subword_models
+  detokenize = models[1].decode if models else " ".join
+  for translation in translator.translate(_sources(lines, path, models), beam):
+    out.write(json.dumps({"target": detokenize(translation.tokens)}) + "\n")
   return len(lines)
 
 

@@ -8,6 +8,10 @@
   application/jsonlines             {"source": "tok tok"} per line -> {"target": "..."} per line
   application/x-recordio-protobuf   Records with "source" ids -> Records with "target" ids
 
+A model trained with SentencePiece subwords reads raw text in "data" and "source" and answers raw
+text; "input_format": "tokens" in an instance's "configuration" sends it pieces instead ("auto",
+the default, is raw text for such a model and tokens for a model of words).
+
 Nothing a client sends is evaluated or unpickled: JSON is parsed by `json`, RecordIO by the
 framing reader and protobuf.
 """
@@ -25,6 +29,7 @@ JSON = "application/json"
 JSONLINES = "application/jsonlines"
 RECORDIO = "application/x-recordio-protobuf"
 CONTENT_TYPES = (JSON, JSONLINES, RECORDIO)
+INPUT_FORMATS = ("auto", "raw", "tokens")
 ALIASES = {"application/jsonl": JSONLINES, "application/x-jsonlines": JSONLINES}
 
 
@@ -59,8 +64,9 @@ def response_type(accept: str | None, content_type: str) -> str:
 
 
 def parse(body: bytes, content_type: str, src_vocab: dict, max_sentences: int,
-          beam_size: int = 1) -> list[Item]:
-  """beam_size: the server's; no request may ask for more hypotheses than that."""
+          beam_size: int = 1, subword_models=None) -> list[Item]:
+  """beam_size: the server's; no request may ask for more hypotheses than that. subword_models:
+  the model's (source, target) SentencePiece models, or None."""
   if content_type not in CONTENT_TYPES:
     raise RequestError(415, f"unsupported Content-Type '{content_type}'; supported: "
                        f"{', '.join(CONTENT_TYPES)}")
@@ -70,8 +76,14 @@ def parse(body: bytes, content_type: str, src_vocab: dict, max_sentences: int,
     items = _parse_recordio(body, len(src_vocab))
   else:
     texts = _parse_json(body, beam_size) if content_type == JSON else _parse_jsonlines(body)
-    items = [Item(vocab_lib.ids_from_tokens(text.split(), src_vocab), attention, nbest)
-             for text, attention, nbest in texts]
+    items = []
+    for i, (text, attention, nbest, input_format) in enumerate(texts):
+      raw = input_format == "raw" or (input_format == "auto" and subword_models is not None)
+      if raw and subword_models is None:
+        raise RequestError(400, f'instance {i}: "input_format": "raw" needs a model with '
+                           "SentencePiece subwords; this one reads space-separated tokens")
+      tokens = subword_models[0].encode(text) if raw else text.split()
+      items.append(Item(vocab_lib.ids_from_tokens(tokens, src_vocab), attention, nbest, raw))
   if len(items) > max_sentences:
     raise RequestError(413, f"{len(items)} sentences in one request; the maximum is "
                        f"{max_sentences} (--max_request_sentences)")
@@ -112,7 +124,11 @@ def _parse_json(body, beam_size):
       raise RequestError(400, f'{where}: "configuration" must be an object')
     attention = str(config.get("attention_matrix", "false")).lower() == "true"
     nbest = _nbest(config.get("nbest", 1), beam_size, where)
-    out.append((_text(instance["data"], where, "data"), attention, nbest))
+    input_format = str(config.get("input_format", "auto")).lower()
+    if input_format not in INPUT_FORMATS:
+      raise RequestError(400, f'{where}: "input_format" must be one of {", ".join(INPUT_FORMATS)}, '
+                         f"got {json.dumps(config['input_format'])}")
+    out.append((_text(instance["data"], where, "data"), attention, nbest, input_format))
   return out
 
 
@@ -149,7 +165,7 @@ def _parse_jsonlines(body):
       source = jsonline_source(line)
     except ValueError as e:
       raise RequestError(400, f"line {i + 1} {e}") from None
-    out.append((_text(source, f"line {i + 1}", "source"), False, 1))
+    out.append((_text(source, f"line {i + 1}", "source"), False, 1, "auto"))
   if not out:
     raise RequestError(400, "the request body holds no JSON lines")
   return out
@@ -164,11 +180,16 @@ def _parse_recordio(body, vocab_size):
   return [Item(pairs.source(i).tolist()) for i in range(len(pairs))]
 
 
-def render(results, items, accept: str, trg_words) -> bytes:
-  """results: an inference.Decoded per item, in request order."""
+def render(results, items, accept: str, trg_words, subword_models=None) -> bytes:
+  """results: an inference.Decoded per item, in request order; an item sent as raw text is
+  answered with raw text (subword_models' target model)."""
   if accept == RECORDIO:
     return b"".join(recordio.frame(_target_record(d.ids)) for d in results)
-  targets = [" ".join(vocab_lib.tokens_from_ids(d.ids, trg_words)) for d in results]
+
+  def text(ids, item):
+    tokens = vocab_lib.tokens_from_ids(ids, trg_words)
+    return subword_models[1].decode(tokens) if item.raw else " ".join(tokens)
+  targets = [text(d.ids, item) for d, item in zip(results, items)]
   if accept == JSONLINES:
     return "".join(json.dumps({"target": t}) + "\n" for t in targets).encode()
   predictions = []
@@ -177,8 +198,8 @@ def render(results, items, accept: str, trg_words) -> bytes:
     if item.attention:
       prediction["matrix"] = np.asarray(decoded.attention).round(6).tolist()
     if item.nbest > 1:
-      prediction["nbest"] = [{"target": " ".join(vocab_lib.tokens_from_ids(ids, trg_words)),
-                              "score": round(score, 6)} for ids, score in decoded.nbest]
+      prediction["nbest"] = [{"target": text(ids, item), "score": round(score, 6)}
+                             for ids, score in decoded.nbest]
     predictions.append(prediction)
   return json.dumps({"predictions": predictions}).encode()
 
