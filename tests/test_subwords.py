@@ -1,6 +1,8 @@
 """SentencePiece subwords (s2s_jax/data/subwords.py): training from a bounded sample, raw text to
 pieces and back, sampling, and the bad inputs a user can give."""
 
+import pathlib
+
 import pytest
 
 from s2s_jax.data import subwords
@@ -181,6 +183,14 @@ def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(
   assert text_out == [subwords.Subwords(model / subwords.TRG_MODEL).decode(outputs[0].tokens)]
 
   _serve_raw_text(model, decode, tmp_path, text_out[0])
+  import subprocess
+  import sys
+  plotted = subprocess.run(
+      [sys.executable, "-m", "s2s_jax.bin.plot_attention", f"--workdir={model}",
+       "--sentence=A man.", f"--output={tmp_path / 'att.png'}", "--beam_size=1"],
+      cwd=pathlib.Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+  assert plotted.returncode == 0, plotted.stderr[-2000:]
+  assert plotted.stdout.splitlines()[0] == text_out[0] and (tmp_path / "att.png").stat().st_size
 
   average_dir = tmp_path / "avg"
   config, mean, _, _ = average.average(str(work), [4, 8])

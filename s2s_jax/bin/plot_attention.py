@@ -1,5 +1,6 @@
 r"""`s2s-plot-attention`: an attention heatmap (PNG) of one translated sentence: source tokens
-across, target down.
+across, target down. A model trained with SentencePiece subwords takes the sentence as raw text and
+labels the axes with its pieces; the title is the raw translation.
 
   s2s-plot-attention --workdir=runs/lstm_attn_data-multi30k \
       --sentence="a man in an orange hat starring at something ." --output=attention.png
@@ -46,7 +47,8 @@ def plot(matrix, source_tokens, target_tokens, path, title=None):
 def define_flags():
   options.define_workdir()
   options.define_decode()
-  flags.DEFINE_string("sentence", None, "A tokenized source sentence.", required=True)
+  flags.DEFINE_string("sentence", None, "A source sentence: tokenized, or raw text for a model "
+                      "with SentencePiece subwords.", required=True)
   flags.DEFINE_string("output", "attention.png", "PNG file to write.")
 
 
@@ -55,20 +57,22 @@ def main(argv):
   startup.program()
   from s2s_jax.errors import UserError
   from s2s_jax.inference import Translator
-  source = FLAGS.sentence.split()
   try:
     if not FLAGS.workdir:
       raise UserError("--workdir=MODEL is needed (a training workdir or an exported model)")
     translator = Translator.load(FLAGS.workdir, options.decode_config(FLAGS.workdir),
                                  FLAGS.checkpoint)
+    models = translator.subword_models
+    source = models[0].encode(FLAGS.sentence) if models else FLAGS.sentence.split()
     out = translator.translate([source], with_attention=True)[0]
     if not out.tokens:
       raise UserError("the model translated the sentence to nothing; no attention to plot")
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
-  plot(out.attention, source, out.tokens, FLAGS.output, title=" ".join(out.tokens))
-  print(f"{' '.join(out.tokens)}\nwrote {FLAGS.output}")
+  text = models[1].decode(out.tokens) if models else " ".join(out.tokens)
+  plot(out.attention, source, out.tokens, FLAGS.output, title=text)
+  print(f"{text}\nwrote {FLAGS.output}")
 
 
 def console():
