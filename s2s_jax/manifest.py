@@ -3,6 +3,7 @@
   config         the resolved config (every key, defaults included) the run trains with
   parameters     the model's parameter count
   bleu_signature sacreBLEU's signature of the validation BLEU
+  subword_models the SentencePiece models a subword run reads and writes text with (file, sha256)
   sessions       one entry per start or resume: command line, git commit (and a dirty tree),
                  versions, devices, process count, CPU, start and end time, how it ended, and the
                  keys a resume was allowed to change (old and new values)

@@ -9,6 +9,7 @@ improvement (not before `min_num_epochs`). A restarted run resumes from the late
 import dataclasses
 import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -172,8 +173,10 @@ def _train(cfg: ExperimentConfig, workdir: str, devices=None) -> dict:
   subword_models = subwords.load_models(workdir, s.corpus.src_vocab, s.corpus.trg_vocab)
   # Subwords: validation scores raw text as papers do (detokenized sacreBLEU and chrF).
   detokenize = subword_models[1].decode if subword_models else None
-  if detokenize is not None:
-    manifest.record(workdir, bleu_signature=metrics.detokenized_signature())
+  if detokenize is not None:  # the models are inputs of the run: their checksums go on record
+    manifest.record(workdir, bleu_signature=metrics.detokenized_signature(), subword_models={
+        side: {"file": os.path.basename(m.path), "sha256": m.checksum}
+        for side, m in zip(("source", "target"), subword_models)})
   elif t.optimized_metric == "chrf":
     raise UserError("config.train.optimized_metric='chrf' needs SentencePiece subwords "
                     "(config.data.subwords.model_type): chrF is scored on raw text")

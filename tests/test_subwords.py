@@ -161,8 +161,10 @@ def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(
   # Validation scored the raw text: detokenized BLEU and chrF, the latter choosing checkpoints.
   lines = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
   assert {"validation:bleu", "validation:chrf"} <= set(lines[-1])
-  assert json.loads((work / "manifest.json").read_text())["bleu_signature"].startswith(
-      "nrefs:1|case:mixed|eff:no|tok:13a|")
+  saved = json.loads((work / "manifest.json").read_text())
+  assert saved["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|")
+  assert saved["subword_models"]["target"] == {
+      "file": subwords.TRG_MODEL, "sha256": subwords.Subwords(work / subwords.TRG_MODEL).checksum}
   with pytest.raises(UserError, match=r"optimized_metric='chrf' needs SentencePiece subwords"):
     trainer.train(tiny_config(train__optimized_metric="chrf"), str(tmp_path / "words"),
                   devices=jax.devices()[:1])
