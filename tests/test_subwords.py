@@ -132,73 +132,83 @@ def _raw_corpus(folder, lines):
   return german
 
 
-def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(corpus, tmp_path):
-  """Training keeps the SentencePiece models with the model and validates on raw text (chrF
-  choosing the checkpoints); s2s-translate reads and writes raw text and scores detokenized
-  sacreBLEU and chrF; an export and an average carry the models; a
-  model and vocabulary that disagree, a missing model and raw text for a model of words are
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory):
+  """A tiny model trained on raw text with BPE pieces (chrF choosing checkpoints), and its export:
+  (raw text folder, workdir, exported model)."""
+  import jax
+
+  from conftest import tiny_config
+  from s2s_jax import checkpoint, trainer
+  root = tmp_path_factory.mktemp("subword_run")
+  raw, work, model = root / "raw", root / "train", root / "model"
+  _raw_corpus(raw, corpus[1])
+  trainer.train(tiny_config(data__source="text", data__text__dir=str(raw),
+                            data__subwords__model_type="bpe", data__subwords__vocab_size=60,
+                            train__optimized_metric="chrf", train__bleu_sample_size=0,
+                            train__keep_last_checkpoints=2),
+                str(work), devices=jax.devices()[:1])
+  checkpoint.export_model(str(work), str(model))
+  return raw, work, model
+
+
+DECODE = dict(beam_size=1, batch_size=8)
+
+
+def test_a_subword_run_validates_raw_text_and_its_models_go_with_the_model(trained, tmp_path):
+  """Validation scores raw text (detokenized BLEU and chrF, signature and model checksums in the
+  manifest); the workdir, an export and an average carry the models; chrF for a model of words is
   refused by name."""
   import json
-  import shutil
 
   import jax
 
   from conftest import tiny_config
   from s2s_jax import checkpoint, trainer
   from s2s_jax.bin import average
-  from s2s_jax.config import DecodeConfig
   from s2s_jax.errors import UserError
-  from s2s_jax.inference import Translator
-
-  raw = tmp_path / "raw"
-  _raw_corpus(raw, corpus[1])
-  work, model = tmp_path / "train", tmp_path / "model"
-  trainer.train(tiny_config(data__source="text", data__text__dir=str(raw),
-                            data__subwords__model_type="bpe", data__subwords__vocab_size=60,
-                            train__optimized_metric="chrf", train__bleu_sample_size=0,
-                            train__keep_last_checkpoints=2),
-                str(work), devices=jax.devices()[:1])
-  # Validation scored the raw text: detokenized BLEU and chrF, the latter choosing checkpoints.
+  _, work, model = trained
   lines = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
   assert {"validation:bleu", "validation:chrf"} <= set(lines[-1])
   saved = json.loads((work / "manifest.json").read_text())
   assert saved["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|")
   assert saved["subword_models"]["target"] == {
       "file": subwords.TRG_MODEL, "sha256": subwords.Subwords(work / subwords.TRG_MODEL).checksum}
-  with pytest.raises(UserError, match=r"optimized_metric='chrf' needs SentencePiece subwords"):
-    trainer.train(tiny_config(train__optimized_metric="chrf"), str(tmp_path / "words"),
-                  devices=jax.devices()[:1])
   for folder in (work, model):
-    if folder == model:
-      checkpoint.export_model(str(work), str(model))
     assert (folder / subwords.SRC_MODEL).read_bytes() == (
         work / "data" / subwords.SRC_MODEL).read_bytes()
-  from test_train import _launch
-  out = _launch("--mode=translate", f"--workdir={model}", f"--input={raw / 'val.en'}",
-                f"--output={tmp_path / 'hyp.de'}", f"--reference={raw / 'val.de'}")
-  assert out.returncode == 0, out.stderr[-2000:]
-  hyps = (tmp_path / "hyp.de").read_text(encoding="utf-8").splitlines()
-  assert len(hyps) == 40 and not any("▁" in h for h in hyps)  # raw text, not pieces
-  assert "BLEU = " in out.stderr and "tok:13a" in out.stderr and "chrF = " in out.stderr
-  decode = DecodeConfig(beam_size=1, batch_size=8)
-  outputs, text_out = Translator.load(str(model), decode).translate_text(["A man."])
-  assert text_out == [subwords.Subwords(model / subwords.TRG_MODEL).decode(outputs[0].tokens)]
-
-  _serve_raw_text(model, decode, tmp_path, text_out[0])
-  import subprocess
-  import sys
-  plotted = subprocess.run(
-      [sys.executable, "-m", "s2s_jax.bin.plot_attention", f"--workdir={model}",
-       "--sentence=A man.", f"--output={tmp_path / 'att.png'}", "--beam_size=1"],
-      cwd=pathlib.Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
-  assert plotted.returncode == 0, plotted.stderr[-2000:]
-  assert plotted.stdout.splitlines()[0] == text_out[0] and (tmp_path / "att.png").stat().st_size
-
   average_dir = tmp_path / "avg"
   config, mean, _, _ = average.average(str(work), [4, 8])
   checkpoint.write_model_dir(str(average_dir), config, mean, *checkpoint.load_model(str(work))[2:],
                              subwords_dir=str(work))
   assert (average_dir / subwords.TRG_MODEL).exists()
+  with pytest.raises(UserError, match=r"optimized_metric='chrf' needs SentencePiece subwords"):
+    trainer.train(tiny_config(train__optimized_metric="chrf"), str(tmp_path / "words"),
+                  devices=jax.devices()[:1])
+
+
+def test_a_subword_model_translates_raw_text_and_refuses_a_mismatched_model(trained, tmp_path):
+  import json
+  import shutil
+
+  from s2s_jax.config import DecodeConfig
+  from s2s_jax.errors import UserError
+  from s2s_jax.inference import Translator
+  from s2s_jax.serving import batch_transform, formats
+  raw, _, model = trained
+  decode = DecodeConfig(**DECODE)
+  translator = Translator.load(str(model), decode)
+  outputs, text_out = translator.translate_text(["A man.", "Two dogs run."])
+  assert text_out[0] == translator.subword_models[1].decode(outputs[0].tokens)
+  assert not any("▁" in t for t in text_out)  # raw text, not pieces
+  (tmp_path / "in.jsonl").write_text('{"source": "A man."}\n', encoding="utf-8")
+  batch_transform.transform(translator, str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"))
+  assert json.loads((tmp_path / "out.jsonl").read_text()) == {"target": text_out[0]}
+  words = {"<pad>": 0, "<unk>": 1, "<s>": 2, "</s>": 3, "a": 4}
+  with pytest.raises(formats.RequestError, match=r'"input_format": "raw" needs a model with '
+                                                r"SentencePiece subwords"):
+    formats.parse(json.dumps({"instances": [{"data": "a", "configuration": {
+        "input_format": "raw"}}]}).encode(), formats.JSON, words, 10)
 
   # A target model that is not the vocabulary's.
   broken = tmp_path / "broken"
@@ -216,15 +226,43 @@ def test_a_model_trained_on_raw_text_translates_raw_text_and_carries_its_models(
     Translator.load(str(broken), decode).translate_text(["A man."])
 
 
-def _serve_raw_text(model, decode, tmp_path, want):
-  """The endpoint and batch transform answer raw text with raw text, and pieces with pieces."""
+
+@pytest.mark.slow  # three programs' start-up and compiles
+def test_the_programs_and_the_endpoint_speak_raw_text(trained, tmp_path):
+  """s2s-translate reads and writes raw text and scores detokenized sacreBLEU and chrF,
+  s2s-plot-attention labels pieces, and the endpoint answers raw text with raw text."""
+  import subprocess
+  import sys
+
+  from s2s_jax.config import DecodeConfig
+  from s2s_jax.inference import Translator
+  from test_train import _launch
+  raw, _, model = trained
+  out = _launch("--mode=translate", f"--workdir={model}", f"--input={raw / 'val.en'}",
+                f"--output={tmp_path / 'hyp.de'}", f"--reference={raw / 'val.de'}")
+  assert out.returncode == 0, out.stderr[-2000:]
+  hyps = (tmp_path / "hyp.de").read_text(encoding="utf-8").splitlines()
+  assert len(hyps) == 40 and not any("▁" in h for h in hyps)
+  assert "BLEU = " in out.stderr and "tok:13a" in out.stderr and "chrF = " in out.stderr
+  decode = DecodeConfig(**DECODE)
+  _, (want,) = Translator.load(str(model), decode).translate_text(["A man."])
+  _serve_raw_text(model, decode, want)
+  plotted = subprocess.run(
+      [sys.executable, "-m", "s2s_jax.bin.plot_attention", f"--workdir={model}",
+       "--sentence=A man.", f"--output={tmp_path / 'att.png'}", "--beam_size=1"],
+      cwd=pathlib.Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+  assert plotted.returncode == 0, plotted.stderr[-2000:]
+  assert plotted.stdout.splitlines()[0] == want and (tmp_path / "att.png").stat().st_size
+
+
+def _serve_raw_text(model, decode, want):
+  """The endpoint answers raw text with raw text, and pieces with pieces."""
   import http.client
   import json
   import threading
 
-  from s2s_jax.serving import batch_transform, formats
-  from s2s_jax.serving import server as server_lib
   from s2s_jax.inference import Translator
+  from s2s_jax.serving import server as server_lib
 
   translator = Translator.load(str(model), decode)
   pieces = " ".join(translator.subword_models[0].encode("A man."))
@@ -252,11 +290,3 @@ def _serve_raw_text(model, decode, tmp_path, want):
                                          'tokens, got "bytes"')
   finally:
     srv.close()
-  (tmp_path / "in.jsonl").write_text('{"source": "A man."}\n', encoding="utf-8")
-  batch_transform.transform(translator, str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"))
-  assert json.loads((tmp_path / "out.jsonl").read_text()) == {"target": want}
-  words = {"<pad>": 0, "<unk>": 1, "<s>": 2, "</s>": 3, "a": 4}
-  with pytest.raises(formats.RequestError, match=r'"input_format": "raw" needs a model with '
-                                                r"SentencePiece subwords"):
-    formats.parse(json.dumps({"instances": [{"data": "a", "configuration": {
-        "input_format": "raw"}}]}).encode(), formats.JSON, words, 10)
