@@ -290,3 +290,30 @@ def _serve_raw_text(model, decode, want):
                                          'tokens, got "bytes"')
   finally:
     srv.close()
+
+
+def test_s2s_preprocess_writes_sagemaker_channels_with_the_models(corpus, tmp_path, capsys):
+  """Raw text through s2s-preprocess --subwords: the four channel files plus the models; the rec
+  source reads them, and its vocab channel takes the models along (Corpus.vocab_dir)."""
+  import dataclasses
+
+  from s2s_jax.bin import preprocess as program
+  from s2s_jax.config import DataConfig, RecConfig
+  from s2s_jax.data import sources
+
+  raw, out = tmp_path / "raw", tmp_path / "channels"
+  _raw_corpus(raw, corpus[1])
+  assert program.main([
+      "-ts", str(raw / "train.en"), "-tt", str(raw / "train.de"), "-vs", str(raw / "val.en"),
+      "-vt", str(raw / "val.de"), "-o", str(out), "--subwords=unigram",
+      "--subword-vocab-size=70", "--subword-separate"]) == 0
+  assert (out / subwords.SRC_MODEL).read_bytes() != (out / subwords.TRG_MODEL).read_bytes()
+  rec = RecConfig(train=str(out / "train.rec"), validation=str(out / "val.rec"), vocab=str(out))
+  corpus_ = sources.load_corpus(dataclasses.replace(DataConfig(), source="rec", rec=rec),
+                                str(tmp_path / "run"), 0)
+  assert len(corpus_.train) == 300 and corpus_.vocab_dir == str(out)
+  assert list(corpus_.trg_vocab) == SPECIAL_SYMBOLS + subwords.Subwords(
+      out / subwords.TRG_MODEL).pieces()
+  assert program.main(["-ts", str(raw / "train.en"), "-tt", str(raw / "train.de"), "-o",
+                       str(tmp_path / "x"), "--subwords=bpe", "--subword-vocab-size=4"]) == 2
+  assert "config.data.subwords.vocab_size must be at least 8, got 4" in capsys.readouterr().err

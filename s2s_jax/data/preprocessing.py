@@ -15,7 +15,7 @@ import logging
 import os
 from typing import Sequence
 
-from s2s_jax.data import recordio
+from s2s_jax.data import recordio, subwords
 from s2s_jax.data import text
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import ConfigError, DataError
@@ -126,3 +126,21 @@ def preprocess(train_src, train_trg, val_src=None, val_trg=None,
       trg_vocab=trg_vocab, single_vocab=single_vocab,
       num_words_source=num_words_source, num_words_target=num_words_target,
       min_count_source=min_count_source, min_count_target=min_count_target)
+
+
+def preprocess_raw(train_src, train_trg, val_src=None, val_trg=None, output_dir=".", *,
+                   subword_config) -> dict:
+  """Raw text files -> the same four files plus subwords.{src,trg}.model: SentencePiece models
+  trained on the training files (a config.SubwordConfig), every line segmented into pieces, and
+  vocabularies of the models' pieces (no count or cap applies)."""
+  if (val_src is None) != (val_trg is None):
+    raise ConfigError("give both a validation source and target, or neither")
+  src_model, trg_model = subwords.prepare(subword_config, train_src, train_trg, output_dir)
+  val = {}
+  if val_src is not None:
+    val = dict(val_src=src_model.encode_file(val_src), val_trg=trg_model.encode_file(val_trg))
+  summary = preprocess_tokens(
+      src_model.encode_file(train_src), trg_model.encode_file(train_trg), output_dir, **val,
+      src_vocab=vocab_lib.vocab_from_pieces(src_model.pieces()),
+      trg_vocab=vocab_lib.vocab_from_pieces(trg_model.pieces()))
+  return {**summary, "subwords": subword_config.model_type}

@@ -12,7 +12,7 @@ import os
 
 from s2s_jax.data import preprocessing as preprocess
 from s2s_jax.config import DataConfig
-from s2s_jax.data import recordio, subwords, synthetic
+from s2s_jax.data import recordio, synthetic
 from s2s_jax.data import vocab as vocab_lib
 from s2s_jax.errors import ConfigError, DataError
 
@@ -94,7 +94,7 @@ def _preprocess_text_once(cfg: DataConfig, out: str):
         return
   log.info("preprocessing %s into %s", cfg.text.dir, out)
   if cfg.subwords.model_type:
-    summary = _preprocess_raw_text(cfg, files, out)
+    summary = preprocess.preprocess_raw(*files, output_dir=out, subword_config=cfg.subwords)
   else:
     summary = preprocess.preprocess(
         *files, output_dir=out, single_vocab=cfg.single_vocab,
@@ -105,15 +105,3 @@ def _preprocess_text_once(cfg: DataConfig, out: str):
     json.dump(stamp, f)
   os.replace(marker + ".tmp", marker)
 
-
-def _preprocess_raw_text(cfg: DataConfig, files, out: str) -> dict:
-  """Raw text: SentencePiece models trained on the training files, every line segmented into
-  pieces, and vocabularies of the models' pieces (the word-count options do not apply)."""
-  train_src, train_trg, val_src, val_trg = files
-  src_model, trg_model = subwords.prepare(cfg.subwords, train_src, train_trg, out)
-  summary = preprocess.preprocess_tokens(
-      src_model.encode_file(train_src), trg_model.encode_file(train_trg), out,
-      val_src=src_model.encode_file(val_src), val_trg=trg_model.encode_file(val_trg),
-      src_vocab=vocab_lib.vocab_from_pieces(src_model.pieces()),
-      trg_vocab=vocab_lib.vocab_from_pieces(trg_model.pieces()))
-  return {**summary, "subwords": cfg.subwords.model_type}
