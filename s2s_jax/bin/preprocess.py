@@ -65,7 +65,7 @@ def main(argv=None) -> int:
                          args.output_dir, subword_config=_subword_config(args))
     else:
       s = preprocess(
-        args.train_source, args.train_target, args.val_source, args.val_target,
+          args.train_source, args.train_target, args.val_source, args.val_target,
           args.output_dir, single_vocab=args.single_vocab,
           vocab_source_json=args.vocab_source_json,
           vocab_target_json=args.vocab_target_json,

@@ -34,7 +34,8 @@ log = logging.getLogger("s2s_jax")
 def define_flags():
   options.define_workdir()
   options.define_decode()
-  flags.DEFINE_string("input", None, "File of tokenized sentences, one per line (- for stdin).")
+  flags.DEFINE_string("input", None, "File of sentences, one per line (- for stdin): tokenized, "
+                      "or raw text for a model with SentencePiece subwords.")
   flags.DEFINE_string("output", "-", "Output file (- for stdout).")
   flags.DEFINE_string("reference", None, "Reference translations; prints BLEU.")
   flags.DEFINE_enum("input_format", "auto", ["auto", "raw", "tokens"],
